@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Command line and -o options.  Ours are handled here; standard FUSE mount
+ * options (allow_other, ro, fsname=, ...) are left in args for libfuse,
+ * which rejects what it does not know.  Words that only mean something to
+ * mount(8), fstab or systemd are dropped so they never fail the mount.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pfs_config.h"
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_FOREGROUND,
+	KEY_DEBUG,
+	KEY_SINGLE,
+	KEY_CLONE_FD,
+	KEY_MAX_THREADS,
+	KEY_TIMEOUT,
+	KEY_FSNAME,
+	KEY_SUBTYPE,
+	KEY_DISCARD,
+};
+
+static const struct fuse_opt pfs_opts[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("-s", KEY_SINGLE),
+	FUSE_OPT_KEY("clone_fd", KEY_CLONE_FD),
+	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
+	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
+	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	/* mount(8), fstab and systemd words: meaningless to the daemon. */
+	FUSE_OPT_KEY("defaults", KEY_DISCARD),
+	FUSE_OPT_KEY("auto", KEY_DISCARD),
+	FUSE_OPT_KEY("noauto", KEY_DISCARD),
+	FUSE_OPT_KEY("user", KEY_DISCARD),
+	FUSE_OPT_KEY("nouser", KEY_DISCARD),
+	FUSE_OPT_KEY("users", KEY_DISCARD),
+	FUSE_OPT_KEY("nofail", KEY_DISCARD),
+	FUSE_OPT_KEY("_netdev", KEY_DISCARD),
+	FUSE_OPT_KEY("-n", KEY_DISCARD),
+	FUSE_OPT_END
+};
+
+struct parse_state {
+	struct pfs_config *cfg;
+	char *err;
+	size_t errlen;
+	int nonopts;
+};
+
+/* Append one complaint to the error line ("a; b; c"). */
+static void do_complain(struct parse_state *ps, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void do_complain(struct parse_state *ps, const char *fmt, ...)
+{
+	size_t used = strlen(ps->err);
+	va_list ap;
+
+	if (used && used + 2 < ps->errlen) {
+		strcpy(ps->err + used, "; ");
+		used += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(ps->err + used, ps->errlen - used, fmt, ap);
+	va_end(ap);
+}
+
+static const char *do_value(const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+
+	return eq ? eq + 1 : "";
+}
+
+static int do_opt_proc(void *data, const char *arg, int key,
+		       struct fuse_args *outargs)
+{
+	struct parse_state *ps = data;
+	struct pfs_config *cfg = ps->cfg;
+	char *end;
+
+	switch (key) {
+	case KEY_HELP:
+		cfg->show_help = true;
+		return 0;
+	case KEY_VERSION:
+		cfg->show_version = true;
+		return 0;
+	case KEY_FOREGROUND:
+		cfg->foreground = true;
+		return 0;
+	case KEY_DEBUG:
+		/* libfuse prints every request with -d, and -d implies -f. */
+		cfg->debug = true;
+		cfg->foreground = true;
+		return 1;
+	case KEY_SINGLE:
+		cfg->singlethread = true;
+		return 0;
+	case KEY_CLONE_FD:
+		cfg->clone_fd = true;
+		return 0;
+	case KEY_MAX_THREADS: {
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(do_value(arg), &end, 10);
+		if (errno || *end || end == do_value(arg) || v == 0 ||
+		    v > 100000)
+			do_complain(ps, "bad value in '%s' (a count of threads, 1 or more)",
+				    arg);
+		else
+			cfg->max_threads = (unsigned int)v;
+		return 0;
+	}
+	case KEY_TIMEOUT: {
+		double v;
+
+		errno = 0;
+		v = strtod(do_value(arg), &end);
+		if (errno || *end || end == do_value(arg) || !isfinite(v) ||
+		    v < 0)
+			do_complain(ps, "bad value in '%s' (seconds, 0 or more)",
+				    arg);
+		else {
+			cfg->timeout = v;
+			cfg->timeout_set = true;
+		}
+		return 0;
+	}
+	case KEY_FSNAME:
+		cfg->has_fsname = true;
+		return 1;
+	case KEY_SUBTYPE:
+		cfg->has_subtype = true;
+		return 1;
+	case KEY_DISCARD:
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		/* x-systemd.*, x-gvfs-*, X-mount.*: for other programs. */
+		if (!strncmp(arg, "x-", 2) || !strncmp(arg, "X-", 2))
+			return 0;
+		return 1;
+	case FUSE_OPT_KEY_NONOPT:
+		ps->nonopts++;
+		if (ps->nonopts == 1)
+			cfg->source = strdup(arg);
+		else if (ps->nonopts == 2)
+			cfg->mountpoint = strdup(arg);
+		else
+			do_complain(ps, "unexpected argument '%s'", arg);
+		if ((ps->nonopts == 1 && !cfg->source) ||
+		    (ps->nonopts == 2 && !cfg->mountpoint))
+			return -1;
+		return 0;
+	}
+	return 1;
+}
+
+int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
+		     char *err, size_t errlen)
+{
+	struct parse_state ps = {
+		.cfg = cfg,
+		.err = err,
+		.errlen = errlen,
+	};
+
+	*cfg = (struct pfs_config){ .timeout = 1.0 };
+	err[0] = '\0';
+	if (fuse_opt_parse(args, &ps, pfs_opts, do_opt_proc) == -1) {
+		if (!err[0])
+			snprintf(err, errlen, "cannot parse the command line");
+		return -1;
+	}
+	if (err[0])
+		return -1;
+	if (cfg->show_help || cfg->show_version)
+		return 0;
+	if (!cfg->source) {
+		snprintf(err, errlen,
+			 "missing BACKING and MOUNTPOINT (see --help)");
+		return -1;
+	}
+	if (!cfg->mountpoint) {
+		snprintf(err, errlen, "missing MOUNTPOINT (see --help)");
+		return -1;
+	}
+	return 0;
+}
+
+void pfs_config_free(struct pfs_config *cfg)
+{
+	free(cfg->source);
+	free(cfg->mountpoint);
+	cfg->source = NULL;
+	cfg->mountpoint = NULL;
+}
+
+void pfs_config_usage(const char *progname)
+{
+	printf("usage: %s [options] BACKING MOUNTPOINT\n"
+	       "\n"
+	       "Serve the directory BACKING at MOUNTPOINT.  Every request that makes a\n"
+	       "file larger first allocates the new range on BACKING (fallocate), or\n"
+	       "fails with ENOSPC/EDQUOT and leaves the file as it was.\n"
+	       "\n"
+	       "general options:\n"
+	       "    -h   --help            print this help and exit\n"
+	       "    -V   --version         print the version and exit\n"
+	       "    -f                     stay in the foreground, log to stderr\n"
+	       "    -d   -o debug          log every request (implies -f)\n"
+	       "    -s                     serve one request at a time\n"
+	       "    -o opt,[opt...]        mount options (below, and FUSE's own)\n"
+	       "\n"
+	       "preallocfs options:\n"
+	       "    -o timeout=SECONDS     attribute and entry cache timeout (default 1)\n"
+	       "    -o max_threads=N       upper limit of worker threads\n"
+	       "    -o clone_fd            one /dev/fuse descriptor per worker thread\n"
+	       "\n"
+	       "ignored, for mount(8), fstab and systemd:\n"
+	       "    defaults auto noauto user nouser users nofail _netdev x-* X-* -n\n"
+	       "\n",
+	       progname);
+}

@@ -1,0 +1,233 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * preallocfs: a passthrough FUSE filesystem where growing a file means
+ * allocating it.  main() only: parse, validate, open the backing root, create
+ * the session, mount, serve, and unwind in reverse.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "pfs_compat.h"
+#include "pfs_config.h"
+#include "pfs_log.h"
+#include "pfs_ops.h"
+
+/*
+ * A passthrough keeps one O_PATH fd per inode the kernel knows, so the
+ * default soft limit of 1024 open files is far too low for a real tree.
+ */
+static void do_raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* Add -o NAME=VALUE with ',' and '\' escaped as fuse_opt expects. */
+static int do_add_opt(struct fuse_args *args, const char *name,
+		      const char *value)
+{
+	size_t n = strlen(name) + 2 * strlen(value) + 4;
+	char *opt = malloc(n), *p;
+	int ret;
+
+	if (!opt)
+		return -1;
+	p = opt + sprintf(opt, "-o%s=", name);
+	for (const char *v = value; *v; v++) {
+		if (*v == ',' || *v == '\\')
+			*p++ = '\\';
+		*p++ = *v;
+	}
+	*p = '\0';
+	ret = fuse_opt_add_arg(args, opt);
+	free(opt);
+	return ret;
+}
+
+/* Open the backing root before the mount, so mounting over it works. */
+static int do_open_source(const char *source)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(source, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1) {
+		fprintf(stderr, "preallocfs: cannot open backing directory '%s': %s\n",
+			source, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "preallocfs: backing '%s' is not a directory\n",
+			source);
+		close(fd);
+		return -1;
+	}
+	/* O_PATH needs no permission; serving the tree needs read+search. */
+	if (faccessat(fd, ".", R_OK | X_OK, AT_EACCESS) == -1) {
+		fprintf(stderr, "preallocfs: cannot read backing directory '%s': %s\n",
+			source, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int do_check_mountpoint(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) == -1) {
+		fprintf(stderr, "preallocfs: bad mount point '%s': %s\n", mnt,
+			strerror(errno));
+		return -1;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		fprintf(stderr, "preallocfs: bad mount point '%s': not a directory\n",
+			mnt);
+		return -1;
+	}
+	return 0;
+}
+
+static void do_log_caps(const char *source, const struct pfs_caps *caps)
+{
+	pfs_info("backing %s: %s, fallocate %s%s", source, caps->fs_name,
+		 !caps->fallocate_known ? "not probed" :
+		 caps->fallocate	 ? "works" :
+					   "NOT supported: growth will fail",
+		 caps->cow ? ", copy-on-write: overwrites may still need space" :
+			     "");
+}
+
+static int do_serve(struct fuse_session *se, const struct pfs_config *cfg)
+{
+	struct fuse_loop_config *lc;
+	int ret;
+
+	if (cfg->singlethread)
+		return fuse_session_loop(se);
+	lc = fuse_loop_cfg_create();
+	if (!lc)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(lc, cfg->clone_fd);
+	if (cfg->max_threads)
+		fuse_loop_cfg_set_max_threads(lc, cfg->max_threads);
+	ret = fuse_session_loop_mt(se, lc);
+	fuse_loop_cfg_destroy(lc);
+	return ret;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fuse_session *se;
+	struct pfs_config cfg;
+	struct pfs_fs fs = { 0 };
+	char *abs_source = NULL;
+	char err[512];
+	int root_fd, ret = 1;
+
+	if (pfs_config_parse(&args, &cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "preallocfs: %s\n", err);
+		goto out_free_args;
+	}
+	if (cfg.show_help) {
+		pfs_config_usage(argv[0]);
+		printf("FUSE options:\n");
+		fuse_lowlevel_help();
+		ret = 0;
+		goto out_free_args;
+	}
+	if (cfg.show_version) {
+		printf("preallocfs version %s\n", PACKAGE_VERSION);
+		printf("using FUSE library version %s\n",
+		       fuse_pkgversion());
+		ret = 0;
+		goto out_free_args;
+	}
+	pfs_debug = cfg.debug;
+	fs.timeout = cfg.timeout;
+	do_raise_nofile();
+
+	root_fd = do_open_source(cfg.source);
+	if (root_fd == -1)
+		goto out_free_args;
+	if (do_check_mountpoint(cfg.mountpoint) == -1)
+		goto out_close_root;
+	if (pfs_backing_probe(root_fd, &fs.caps) < 0)
+		pfs_warn("cannot probe backing %s", cfg.source);
+	/* findmnt shows the backing directory as the source. */
+	abs_source = realpath(cfg.source, NULL);
+	if ((!cfg.has_fsname &&
+	     do_add_opt(&args, "fsname", abs_source ? abs_source : cfg.source)) ||
+	    (!cfg.has_subtype && do_add_opt(&args, "subtype", "preallocfs"))) {
+		fprintf(stderr, "preallocfs: out of memory\n");
+		goto out_close_root;
+	}
+	ret = pfs_inode_table_init(&fs.table, root_fd);
+	if (ret < 0) {
+		fprintf(stderr, "preallocfs: cannot set up the inode table: %s\n",
+			strerror(-ret));
+		ret = 1;
+		goto out_close_root;
+	}
+	/* The table owns root_fd from here on. */
+	root_fd = -1;
+	ret = 1;
+
+	/* libfuse prints its own one-line reason (unknown option...). */
+	se = fuse_session_new(&args, &pfs_ops, sizeof(pfs_ops), &fs);
+	if (!se)
+		goto out_destroy_table;
+	if (fuse_set_signal_handlers(se) != 0)
+		goto out_destroy_session;
+	if (fuse_session_mount(se, cfg.mountpoint) != 0)
+		goto out_remove_handlers;
+	do_log_caps(cfg.source, &fs.caps);
+	/* Returns in the child once the mount is in place. */
+	if (fuse_daemonize(cfg.foreground) != 0)
+		goto out_unmount;
+	if (!cfg.foreground)
+		pfs_log_to_syslog();
+
+	ret = do_serve(se, &cfg);
+	/*
+	 * libfuse reports the signal that ended the loop as a positive
+	 * value; SIGTERM, SIGINT and SIGHUP are the normal way to stop.
+	 */
+	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
+		ret = 0;
+	if (ret < 0)
+		pfs_err("session ended: %s", strerror(-ret));
+	ret = ret ? 1 : 0;
+
+out_unmount:
+	fuse_session_unmount(se);
+out_remove_handlers:
+	fuse_remove_signal_handlers(se);
+out_destroy_session:
+	fuse_session_destroy(se);
+out_destroy_table:
+	pfs_inode_table_destroy(&fs.table);
+out_close_root:
+	if (root_fd != -1)
+		close(root_fd);
+out_free_args:
+	free(abs_source);
+	pfs_config_free(&cfg);
+	fuse_opt_free_args(&args);
+	return ret;
+}

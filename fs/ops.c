@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Session-wide handlers (init, destroy), helpers shared by the handlers, and
+ * the operations table.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pfs_compat.h"
+#include "pfs_log.h"
+#include "pfs_ops.h"
+
+void pfs_proc_path(char buf[PFS_PROC_PATH_MAX], int fd)
+{
+	snprintf(buf, PFS_PROC_PATH_MAX, "/proc/self/fd/%d", fd);
+}
+
+int pfs_do_getattr(struct pfs_inode *inode, struct stat *st)
+{
+	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
+		return pfs_neg_errno();
+	return 0;
+}
+
+int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
+{
+	struct pfs_fs *fs = pfs_fs(req);
+	struct pfs_inode *inode;
+	int ret;
+
+	memset(e, 0, sizeof(*e));
+	if (fstatat(fd, "", &e->attr, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		ret = pfs_neg_errno();
+		close(fd);
+		return ret;
+	}
+	inode = pfs_inode_get_ref(&fs->table, fd, &e->attr);
+	if (!inode)
+		return pfs_neg_errno();
+	e->ino = inode == fs->table.root ? FUSE_ROOT_ID : (uintptr_t)inode;
+	e->attr_timeout = fs->timeout;
+	e->entry_timeout = fs->timeout;
+	return 0;
+}
+
+int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  struct fuse_entry_param *e)
+{
+	int fd;
+
+	/* O_NOFOLLOW: a symlink is an inode of its own, never followed. */
+	fd = openat(pfs_inode(req, parent)->fd, name,
+		    O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return pfs_neg_errno();
+	return pfs_do_entry(req, fd, e);
+}
+
+bool pfs_req_privileged(fuse_req_t req)
+{
+	return fuse_req_ctx(req)->uid == 0;
+}
+
+static void pfs_init(void *userdata, struct fuse_conn_info *conn)
+{
+	(void)userdata;
+	/*
+	 * No writeback cache: with it the kernel acknowledges write() and
+	 * sends the data later, so ENOSPC from the backing store could only
+	 * surface at fsync/close, where legacy programs never look.  Every
+	 * write must reach the daemon (and the caller must get its error)
+	 * synchronously.
+	 */
+	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/*
+	 * Let the kernel clear setuid/setgid bits on write and chown (it
+	 * sends an explicit mode change); the daemon runs with CAP_FSETID,
+	 * so a backing write would not clear them itself.
+	 */
+	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/* Move written data from /dev/fuse to the backing file by splice. */
+	if (conn->capable & FUSE_CAP_SPLICE_READ)
+		conn->want |= FUSE_CAP_SPLICE_READ;
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	pfs_dbg("init: want 0x%x max_write %u", conn->want, conn->max_write);
+}
+
+static void pfs_destroy(void *userdata)
+{
+	(void)userdata;
+}
+
+const struct fuse_lowlevel_ops pfs_ops = {
+	.init = pfs_init,
+	.destroy = pfs_destroy,
+	.lookup = pfs_lookup,
+	.forget = pfs_forget,
+	.forget_multi = pfs_forget_multi,
+	.getattr = pfs_getattr,
+	.setattr = pfs_setattr,
+	.readlink = pfs_readlink,
+	.mknod = pfs_mknod,
+	.mkdir = pfs_mkdir,
+	.unlink = pfs_unlink,
+	.rmdir = pfs_rmdir,
+	.symlink = pfs_symlink,
+	.rename = pfs_rename,
+	.link = pfs_link,
+	.open = pfs_open,
+	.read = pfs_read,
+	.write_buf = pfs_write_buf,
+	.flush = pfs_flush,
+	.release = pfs_release,
+	.fsync = pfs_fsync,
+	.opendir = pfs_opendir,
+	.readdir = pfs_readdir,
+	.readdirplus = pfs_readdirplus,
+	.releasedir = pfs_releasedir,
+	.fsyncdir = pfs_fsyncdir,
+	.statfs = pfs_statfs,
+	.setxattr = pfs_setxattr,
+	.getxattr = pfs_getxattr,
+	.listxattr = pfs_listxattr,
+	.removexattr = pfs_removexattr,
+	.access = pfs_access,
+	.create = pfs_create,
+	.fallocate = pfs_fallocate,
+	.copy_file_range = pfs_copy_file_range,
+	.lseek = pfs_lseek,
+};

@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Attribute handlers: getattr, setattr (a size change goes through the
+ * allocation engine), access, statfs.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "pfs_compat.h"
+#include "pfs_handle.h"
+#include "pfs_log.h"
+#include "pfs_ops.h"
+#include "pfs_policy.h"
+
+void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret;
+
+	(void)fi;
+	ret = pfs_do_getattr(pfs_inode(req, ino), &st);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, pfs_fs(req)->timeout);
+}
+
+/*
+ * truncate/ftruncate: a larger size is allocated first (the fallocate is the
+ * size change), a smaller or equal one passes straight through.
+ */
+static int do_resize(fuse_req_t req, struct pfs_inode *inode,
+		     struct fuse_file_info *fi, off_t size)
+{
+	char proc[PFS_PROC_PATH_MAX];
+	struct pfs_plan plan;
+	struct stat st;
+	int fd, own_fd = -1;
+	int ret;
+
+	if (fi) {
+		fd = pfs_file(fi)->fd;
+	} else {
+		/*
+		 * truncate(path): the inode fd is O_PATH, which can neither
+		 * allocate nor truncate.  Reopen it for writing through
+		 * /proc/self/fd (O_NONBLOCK: never hang on a FIFO; the
+		 * kernel only sends sizes for regular files anyway).
+		 */
+		pfs_proc_path(proc, inode->fd);
+		own_fd = open(proc, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (own_fd == -1)
+			return pfs_neg_errno();
+		fd = own_fd;
+	}
+
+	pthread_rwlock_wrlock(&inode->size_lock);
+	if (fstat(fd, &st) == -1) {
+		ret = pfs_neg_errno();
+		goto out_unlock;
+	}
+	ret = pfs_policy_resize(st.st_size, size, &plan);
+	if (ret < 0)
+		goto out_unlock;
+	if (plan.kind == PFS_PLAN_GROW)
+		ret = pfs_backing_grow(fd, &plan, &st, pfs_req_privileged(req));
+	else
+		ret = pfs_backing_truncate(fd, size);
+	pfs_dbg("setattr size %lld -> %lld: %d", (long long)st.st_size,
+		(long long)size, ret);
+out_unlock:
+	pthread_rwlock_unlock(&inode->size_lock);
+	if (own_fd != -1)
+		close(own_fd);
+	return ret;
+}
+
+static struct timespec do_time(int valid, int set_flag, int now_flag,
+			       struct timespec t)
+{
+	if (valid & now_flag)
+		return (struct timespec){ .tv_nsec = UTIME_NOW };
+	if (valid & set_flag)
+		return t;
+	return (struct timespec){ .tv_nsec = UTIME_OMIT };
+}
+
+void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		 int valid, struct fuse_file_info *fi)
+{
+	struct pfs_inode *inode = pfs_inode(req, ino);
+	char proc[PFS_PROC_PATH_MAX];
+	struct stat st;
+	int ret = 0;
+
+	/*
+	 * The size first: it is the change most likely to be refused
+	 * (ENOSPC), and a refused request must leave the file unchanged.
+	 */
+	if (valid & FUSE_SET_ATTR_SIZE) {
+		ret = do_resize(req, inode, fi, attr->st_size);
+		if (ret < 0)
+			goto out;
+	}
+	if (valid & FUSE_SET_ATTR_MODE) {
+		/* fchmod() refuses O_PATH fds; the magic link does not. */
+		pfs_proc_path(proc, inode->fd);
+		if ((fi ? fchmod(pfs_file(fi)->fd, attr->st_mode) :
+			  chmod(proc, attr->st_mode)) == -1) {
+			ret = pfs_neg_errno();
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
+		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
+		gid_t gid = valid & FUSE_SET_ATTR_GID ? attr->st_gid : (gid_t)-1;
+
+		if (fchownat(inode->fd, "", uid, gid,
+			     AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == -1) {
+			ret = pfs_neg_errno();
+			goto out;
+		}
+	}
+	if (valid & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
+		struct timespec tv[2] = {
+			do_time(valid, FUSE_SET_ATTR_ATIME,
+				FUSE_SET_ATTR_ATIME_NOW, attr->st_atim),
+			do_time(valid, FUSE_SET_ATTR_MTIME,
+				FUSE_SET_ATTR_MTIME_NOW, attr->st_mtim),
+		};
+
+		if ((fi ? futimens(pfs_file(fi)->fd, tv) :
+			  utimensat(inode->fd, "", tv, AT_EMPTY_PATH)) == -1) {
+			ret = pfs_neg_errno();
+			goto out;
+		}
+	}
+out:
+	/*
+	 * Reply with attributes read after the change: a stale, smaller
+	 * size would shrink the kernel's idea of the file (and bring SIGBUS
+	 * back for mapped pages).
+	 */
+	if (ret == 0)
+		ret = pfs_do_getattr(inode, &st);
+	if (ret < 0)
+		fuse_reply_err(req, -ret);
+	else
+		fuse_reply_attr(req, &st, pfs_fs(req)->timeout);
+}
+
+void pfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
+{
+	char proc[PFS_PROC_PATH_MAX];
+
+	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
+	if (faccessat(AT_FDCWD, proc, mask, 0) == -1)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_err(req, 0);
+}
+
+void pfs_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	/* The backing filesystem's real numbers. */
+	if (fstatvfs(pfs_inode(req, ino)->fd, &sv) == -1)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_statfs(req, &sv);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The backing-store layer: the only code that allocates or resizes backing
+ * files (fallocate, ftruncate), and the capability probe.  Every function
+ * returns 0 (or a count) on success and -errno on failure.
+ *
+ * The allocation engine (pfs_backing_grow) runs a pfs_plan: pre-check free
+ * space, fallocate mode 0 (or KEEP_SIZE), and on failure put the file back as
+ * it was: the same size and no blocks left allocated past it.  Callers hold
+ * the inode's size_lock exclusively.
+ */
+#ifndef PFS_BACKING_H
+#define PFS_BACKING_H
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "pfs_policy.h"
+
+/* What the backing filesystem can do; probed once at mount. */
+struct pfs_caps {
+	unsigned long fs_type;	/* statfs f_type */
+	const char *fs_name;	/* readable name of fs_type */
+	bool fallocate;		/* fallocate mode 0 worked in the probe */
+	bool fallocate_known;	/* the probe could run (O_TMPFILE worked) */
+	bool cow;		/* copy-on-write: overwrites need new space */
+};
+
+/* Probe the filesystem that holds dirfd.  0 or -errno. */
+int pfs_backing_probe(int dirfd, struct pfs_caps *caps);
+
+/*
+ * Run a GROW plan on fd, whose state before the request is *st.  privileged:
+ * the caller may use the root-reserved blocks (the pre-check then counts
+ * f_bfree instead of f_bavail).  0, or -errno with the file as in *st.
+ */
+int pfs_backing_grow(int fd, const struct pfs_plan *plan,
+		     const struct stat *st, bool privileged);
+
+/*
+ * After a request that ran a keep_size GROW plan did less than planned: set
+ * the size to `size` and release blocks allocated past it.  0 or -errno.
+ */
+int pfs_backing_settle(int fd, off_t size);
+
+/* ftruncate(); 0 or -errno. */
+int pfs_backing_truncate(int fd, off_t size);
+
+/*
+ * A fallocate() asked for by the kernel, passed through; if it fails after
+ * changing the size, the size is put back (old_size).  ENOSYS is reported as
+ * EOPNOTSUPP: the kernel disables fallocate for the whole mount on ENOSYS.
+ */
+int pfs_backing_fallocate(int fd, int mode, off_t off, off_t len,
+			  off_t old_size);
+
+#endif /* PFS_BACKING_H */

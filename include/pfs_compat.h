@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fallback definitions for constants older libc headers may lack, so the
+ * .c files need no #ifdef.  Everything here is a plain Linux ABI value.
+ */
+#ifndef PFS_COMPAT_H
+#define PFS_COMPAT_H
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+
+#ifndef O_PATH
+#define O_PATH 010000000
+#endif
+#ifndef O_TMPFILE
+#define O_TMPFILE (020000000 | O_DIRECTORY)
+#endif
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#endif
+#ifndef RENAME_EXCHANGE
+#define RENAME_EXCHANGE (1 << 1)
+#endif
+#ifndef FALLOC_FL_KEEP_SIZE
+#define FALLOC_FL_KEEP_SIZE 0x01
+#endif
+
+#define PFS_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* "-1 and errno" at a syscall boundary -> -errno (never 0 on failure). */
+static inline int pfs_neg_errno(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+#endif /* PFS_COMPAT_H */

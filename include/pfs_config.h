@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Command line and mount options.  One fuse_opt table (fs/config.c) is
+ * mirrored by the help text; standard FUSE options pass through to libfuse.
+ */
+#ifndef PFS_CONFIG_H
+#define PFS_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pfs_fuse.h"
+
+struct pfs_config {
+	char *source;		/* BACKING directory (first positional) */
+	char *mountpoint;	/* MOUNTPOINT (second positional) */
+	double timeout;		/* attr/entry cache timeout in seconds */
+	bool timeout_set;	/* -o timeout= was given */
+	bool foreground;	/* -f: do not daemonize */
+	bool debug;		/* -d: log every request */
+	bool singlethread;	/* -s: one request at a time */
+	bool clone_fd;		/* -o clone_fd: one /dev/fuse fd per thread */
+	unsigned int max_threads;	/* -o max_threads=: 0 = libfuse default */
+	bool show_help;		/* -h / --help */
+	bool show_version;	/* -V / --version */
+	bool has_fsname;	/* the user gave -o fsname= */
+	bool has_subtype;	/* the user gave -o subtype= */
+};
+
+/*
+ * Parse argv (in args) into cfg.  What libfuse must see (standard -o mount
+ * options) is left in args.  0, or -1 with a one-line message in err.
+ */
+int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
+		     char *err, size_t errlen);
+
+/* Free what pfs_config_parse allocated. */
+void pfs_config_free(struct pfs_config *cfg);
+
+/* Our part of --help. */
+void pfs_config_usage(const char *progname);
+
+#endif /* PFS_CONFIG_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The filesystem state shared by all handlers, and the handler prototypes
+ * grouped by concern.  Handlers only adapt a request: decode, ask the
+ * policy, call the backing layer, reply exactly once.
+ */
+#ifndef PFS_OPS_H
+#define PFS_OPS_H
+
+#include <stdbool.h>
+
+#include "pfs_backing.h"
+#include "pfs_config.h"
+#include "pfs_fuse.h"
+#include "pfs_inode.h"
+
+struct pfs_fs {
+	struct pfs_inode_table table;
+	struct pfs_caps caps;		/* probed before the mount; read-only */
+	double timeout;			/* attr/entry timeout; read-only */
+};
+
+extern const struct fuse_lowlevel_ops pfs_ops;
+
+static inline struct pfs_fs *pfs_fs(fuse_req_t req)
+{
+	return (struct pfs_fs *)fuse_req_userdata(req);
+}
+
+static inline struct pfs_inode *pfs_inode(fuse_req_t req, fuse_ino_t ino)
+{
+	if (ino == FUSE_ROOT_ID)
+		return pfs_fs(req)->table.root;
+	return (struct pfs_inode *)(uintptr_t)ino;
+}
+
+/* "/proc/self/fd/N": reopen an O_PATH fd with a real access mode. */
+#define PFS_PROC_PATH_MAX 32
+void pfs_proc_path(char buf[PFS_PROC_PATH_MAX], int fd);
+
+/* Look name up in parent and fill e (one lookup reference).  0 or -errno. */
+int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
+		  struct fuse_entry_param *e);
+
+/*
+ * Fill e for the object behind fd (an O_PATH fd, taken over in every case)
+ * and take one lookup reference on it.  0 or -errno.
+ */
+int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e);
+
+/* Fresh attributes of an inode.  0 or -errno. */
+int pfs_do_getattr(struct pfs_inode *inode, struct stat *st);
+
+/* The caller may use root-reserved blocks (it is uid 0). */
+bool pfs_req_privileged(fuse_req_t req);
+
+/* ops_entry.c */
+void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+void pfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup);
+void pfs_forget_multi(fuse_req_t req, size_t count,
+		      struct fuse_forget_data *forgets);
+void pfs_readlink(fuse_req_t req, fuse_ino_t ino);
+void pfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode, dev_t rdev);
+void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+	       mode_t mode);
+void pfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		 const char *name);
+void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+	      const char *newname);
+void pfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		fuse_ino_t newparent, const char *newname, unsigned int flags);
+
+/* ops_attr.c */
+void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		 int valid, struct fuse_file_info *fi);
+void pfs_access(fuse_req_t req, fuse_ino_t ino, int mask);
+void pfs_statfs(fuse_req_t req, fuse_ino_t ino);
+
+/* ops_file.c */
+void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		mode_t mode, struct fuse_file_info *fi);
+void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+	      struct fuse_file_info *fi);
+void pfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
+		   off_t off, struct fuse_file_info *fi);
+void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
+	       struct fuse_file_info *fi);
+void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
+		   off_t len, struct fuse_file_info *fi);
+void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
+			 off_t off_out, struct fuse_file_info *fi_out,
+			 size_t len, int flags);
+void pfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
+	       struct fuse_file_info *fi);
+
+/* ops_dir.c */
+void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 struct fuse_file_info *fi);
+void pfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		     struct fuse_file_info *fi);
+void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void pfs_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync,
+		  struct fuse_file_info *fi);
+
+/* ops_xattr.c */
+void pfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  const char *value, size_t size, int flags);
+void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+		  size_t size);
+void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+void pfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+
+#endif /* PFS_OPS_H */

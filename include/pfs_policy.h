@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The preallocation policy: pure functions from sizes and a request to a
+ * plan.  No syscalls, no FUSE types, no globals, so every rule is a row in a
+ * unit-test table (tests/unit/test_policy.c).
+ *
+ * The rule: a request that makes a file larger must first allocate the new
+ * range [old size, new end) on the backing store.  Only the new range is
+ * allocated, never from 0.  Shrinking and in-place changes need no plan.
+ */
+#ifndef PFS_POLICY_H
+#define PFS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum pfs_plan_kind {
+	PFS_PLAN_NONE,	/* nothing to allocate: pass the request through */
+	PFS_PLAN_GROW,	/* allocate [alloc_off, alloc_off + alloc_len) first */
+};
+
+struct pfs_plan {
+	enum pfs_plan_kind kind;
+	off_t alloc_off;	/* first byte to allocate (the old size) */
+	off_t alloc_len;	/* bytes to allocate, > 0 for PFS_PLAN_GROW */
+	/*
+	 * true: allocate without changing st_size (FALLOC_FL_KEEP_SIZE),
+	 * because the request itself (a write, a copy) sets the new size;
+	 * false: the allocation is the size change (truncate to larger).
+	 */
+	bool keep_size;
+};
+
+/* truncate/ftruncate from old_size to new_size.  0 or -EINVAL. */
+int pfs_policy_resize(off_t old_size, off_t new_size, struct pfs_plan *plan);
+
+/*
+ * A write or copy of len bytes at off into a file of size bytes.  A request
+ * starting past end-of-file allocates the gap and its own range first, so no
+ * hole is left.  One starting at or before end-of-file allocates its blocks
+ * itself, as a native write does.  0, -EINVAL (negative offset) or -EFBIG
+ * (off + len overflows).
+ */
+int pfs_policy_extend(off_t size, off_t off, uint64_t len,
+		      struct pfs_plan *plan);
+
+/*
+ * Free-space pre-check for a GROW plan: false when the allocation certainly
+ * cannot succeed, so the request is refused before anything is touched.
+ * free_blocks/block_size come from statvfs (f_bavail or f_bfree, f_frsize);
+ * allocated_bytes is st_blocks * 512 of the file, which may include blocks
+ * preallocated beyond end-of-file (they reduce what is needed).  The check is
+ * conservative: when in doubt it says "may fit" and fallocate decides.
+ */
+bool pfs_policy_may_fit(const struct pfs_plan *plan, off_t size,
+			uint64_t allocated_bytes, uint64_t free_blocks,
+			uint64_t block_size);
+
+/* A byte range given by the kernel: 0, -EINVAL or -EFBIG. */
+int pfs_policy_check_range(off_t off, off_t len);
+
+#endif /* PFS_POLICY_H */

@@ -1,0 +1,203 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared helpers for the integration tests.  Source it from a t-*.sh script.
+#
+# Every test gets its own temporary directory ($T) and one EXIT trap that
+# unmounts everything it mounted (preallocfs first, then the filesystems
+# under it), detaches its loop devices and stops only the daemons it started,
+# by PID.  Tests run in parallel under `meson test`, so nothing here uses a
+# fixed path or a fixed loop device.
+#
+# Environment (set by tests/meson.build):
+#   PFS_BIN       the preallocfs daemon under test
+#   PFS_TOOL      the pfs_tool helper program (tests/integration/pfs_tool.c)
+#   CI            "true" turns every would-be skip into a failure
+#
+# Exit codes: 0 pass, 77 skip (meson's convention), anything else fails.
+
+set -u
+
+PFS_BIN=${PFS_BIN:?PFS_BIN must point at the preallocfs binary}
+PFS_TOOL=${PFS_TOOL:-}
+T=$(mktemp -d /tmp/pfs-test.XXXXXX)
+_pfs_failures=0
+_pfs_mounts=()		# stack of mount points to unmount, last first
+_pfs_loops=()		# loop devices to detach
+_pfs_pids=()		# daemons we started
+
+_pfs_cleanup()
+{
+	local rc=$?
+	local i
+
+	trap - EXIT
+	for ((i = ${#_pfs_mounts[@]} - 1; i >= 0; i--)); do
+		local m=${_pfs_mounts[i]}
+		if mountpoint -q "$m" 2>/dev/null; then
+			umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null
+		fi
+	done
+	for p in "${_pfs_pids[@]}"; do
+		# Only our own daemons, by PID; give them a moment to exit.
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$p" 2>/dev/null && kill -TERM "$p" 2>/dev/null
+	done
+	for l in "${_pfs_loops[@]}"; do
+		losetup -d "$l" 2>/dev/null
+	done
+	rm -rf --one-file-system "$T" 2>/dev/null
+	exit "$rc"
+}
+trap _pfs_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# skip REASON: exit 77, or fail when running under CI.
+skip()
+{
+	if [ "${CI:-}" = "true" ]; then
+		echo "FAIL (would skip, but CI=true): $*" >&2
+		exit 1
+	fi
+	echo "SKIP: $*" >&2
+	exit 77
+}
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	_pfs_failures=$((_pfs_failures + 1))
+}
+
+# check DESCRIPTION COMMAND...: run the command, record a failure if it fails.
+check()
+{
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok: $what"
+	else
+		fail "$what"
+	fi
+}
+
+# expect_eq DESCRIPTION EXPECTED ACTUAL
+expect_eq()
+{
+	if [ "$2" = "$3" ]; then
+		echo "ok: $1 ($3)"
+	else
+		fail "$1: expected '$2', got '$3'"
+	fi
+}
+
+# done_testing: the last line of every test.
+done_testing()
+{
+	if [ "$_pfs_failures" -ne 0 ]; then
+		echo "$_pfs_failures check(s) failed" >&2
+		exit 1
+	fi
+	exit 0
+}
+
+require_root_fuse()
+{
+	[ "$(id -u)" -eq 0 ] || skip "must run as root (loop devices, mounts)"
+	[ -c /dev/fuse ] || skip "/dev/fuse is missing"
+	command -v fusermount3 >/dev/null || skip "fusermount3 is not installed"
+	[ -x "$PFS_BIN" ] || skip "daemon not built: $PFS_BIN"
+}
+
+require_loop()
+{
+	require_root_fuse
+	losetup -f >/dev/null 2>&1 || skip "no free loop device"
+}
+
+# mk_fs TYPE SIZE DIR: make a filesystem of TYPE (ext4, xfs, ext2, btrfs)
+# on a SIZE image and mount it at DIR.  tmpfs takes SIZE as its size= limit.
+mk_fs()
+{
+	local type=$1 size=$2 dir=$3
+	local img=$T/$(basename "$dir").img
+	local loop
+
+	mkdir -p "$dir"
+	if [ "$type" = tmpfs ]; then
+		mount -t tmpfs -o "size=$size" tmpfs "$dir" || skip "cannot mount tmpfs"
+		_pfs_mounts+=("$dir")
+		return 0
+	fi
+	truncate -s "$size" "$img"
+	case $type in
+	ext4 | ext2) "mkfs.$type" -q -F "$img" >/dev/null 2>&1 ;;
+	xfs) mkfs.xfs -q -f "$img" >/dev/null 2>&1 ;;
+	btrfs) mkfs.btrfs -q -f "$img" >/dev/null 2>&1 ;;
+	*) fail "mk_fs: unknown type $type"; return 1 ;;
+	esac || skip "mkfs.$type failed (is the tool installed?)"
+	loop=$(losetup -f --show "$img") || skip "losetup failed"
+	_pfs_loops+=("$loop")
+	mount "$loop" "$dir" || skip "cannot mount $type image"
+	_pfs_mounts+=("$dir")
+}
+
+# pfs_mount BACKING MOUNTPOINT [preallocfs options...]: start the daemon in
+# the foreground (-f) in the background, wait for the mount to appear.
+# Sets PFS_PID; the daemon's stderr goes to $T/daemon.<n>.log (PFS_LOG).
+pfs_mount()
+{
+	local backing=$1 mnt=$2
+	shift 2
+	mkdir -p "$mnt"
+	PFS_LOG=$T/daemon.${#_pfs_pids[@]}.log
+	"$PFS_BIN" -f "$@" "$backing" "$mnt" 2>"$PFS_LOG" &
+	PFS_PID=$!
+	_pfs_pids+=("$PFS_PID")
+	_pfs_mounts+=("$mnt")
+	for _ in $(seq 100); do
+		if findmnt -rn -M "$mnt" -t fuse.preallocfs >/dev/null 2>&1; then
+			return 0
+		fi
+		if ! kill -0 "$PFS_PID" 2>/dev/null; then
+			cat "$PFS_LOG" >&2
+			fail "daemon exited before mounting $mnt"
+			return 1
+		fi
+		sleep 0.1
+	done
+	cat "$PFS_LOG" >&2
+	fail "mount of $mnt did not appear within 10 s"
+	return 1
+}
+
+# pfs_umount MOUNTPOINT: unmount, check that the daemon exited 0 and that its
+# log has no error or sanitizer report.
+pfs_umount()
+{
+	local mnt=$1 rc
+	umount "$mnt" || { fail "umount $mnt"; return 1; }
+	wait "$PFS_PID"
+	rc=$?
+	expect_eq "daemon exit status after umount" 0 "$rc"
+	if grep -Eiq 'sanitizer|runtime error|error' "$PFS_LOG"; then
+		cat "$PFS_LOG" >&2
+		fail "daemon log has errors"
+	fi
+}
+
+# free_kib DIR: available space for unprivileged users, in KiB.
+free_kib()
+{
+	df -P -k "$1" | awk 'NR == 2 { print $4 }'
+}
+
+# blocks PATH: st_blocks (512-byte units).
+blocks()
+{
+	stat -c %b "$1"
+}
+
+# size PATH: st_size.
+size()
+{
+	stat -c %s "$1"
+}
