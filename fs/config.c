@@ -94,6 +94,7 @@ static int do_opt_proc(void *data, const char *arg, int key,
 	struct pfs_config *cfg = ps->cfg;
 	char *end;
 
+	(void)outargs;
 	switch (key) {
 	case KEY_HELP:
 		cfg->show_help = true;

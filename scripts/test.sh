@@ -1,0 +1,46 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Run every test: install what is missing, build twice (plain, and with
+# AddressSanitizer + UBSan), run the whole meson test suite in each build.
+# The last line is "N passed, N failed, N skipped".
+#
+# Integration tests need root, /dev/fuse and loop devices; without them they
+# are skipped, except under CI=true, where a skip is a failure.
+set -u
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh || exit 1
+
+passed=0
+failed=0
+skipped=0
+
+# run_suite BUILDDIR [meson setup options...]
+run_suite()
+{
+	local dir=$1
+	shift
+	if [ -f "$dir/build.ninja" ]; then
+		meson setup --reconfigure "$dir" "$@" >/dev/null || return 1
+	else
+		meson setup "$dir" "$@" >/dev/null || return 1
+	fi
+	ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
+	echo "== tests in $dir $*"
+	meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)"
+	# Count from meson's machine-readable log, one JSON object a line.
+	local log=$dir/meson-logs/testlog.json
+	passed=$((passed + $(grep -c '"result": "OK"' "$log")))
+	failed=$((failed + $(grep -Ec '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$log")))
+	skipped=$((skipped + $(grep -c '"result": "SKIP"' "$log")))
+}
+
+run_suite build || failed=$((failed + 1))
+# Leak checks stay off: libfuse keeps some allocations until exit.
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false ||
+	failed=$((failed + 1))
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
