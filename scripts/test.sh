@@ -36,8 +36,7 @@ run_suite()
 }
 
 run_suite build || failed=$((failed + 1))
-# Leak checks stay off: libfuse keeps some allocations until exit.
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+ASAN_OPTIONS=detect_leaks=1 \
 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	run_suite build-asan -Db_sanitize=address,undefined -Db_lundef=false ||
 	failed=$((failed + 1))
