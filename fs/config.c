@@ -26,6 +26,9 @@ enum {
 	KEY_TIMEOUT,
 	KEY_FSNAME,
 	KEY_SUBTYPE,
+	KEY_ALLOW_OTHER,
+	KEY_DEFAULT_PERMISSIONS,
+	KEY_NO_DEFAULT_PERMISSIONS,
 	KEY_DISCARD,
 };
 
@@ -43,6 +46,9 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
+	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("no_default_permissions", KEY_NO_DEFAULT_PERMISSIONS),
 	/* mount(8), fstab and systemd words: meaningless to the daemon. */
 	FUSE_OPT_KEY("defaults", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -150,6 +156,17 @@ static int do_opt_proc(void *data, const char *arg, int key,
 	case KEY_SUBTYPE:
 		cfg->has_subtype = true;
 		return 1;
+	case KEY_ALLOW_OTHER:
+		cfg->allow_other = true;
+		return 1;
+	case KEY_DEFAULT_PERMISSIONS:
+		cfg->default_permissions = true;
+		cfg->no_default_permissions = false;
+		return 1;
+	case KEY_NO_DEFAULT_PERMISSIONS:
+		cfg->no_default_permissions = true;
+		cfg->default_permissions = false;
+		return 0;
 	case KEY_DISCARD:
 		return 0;
 	case FUSE_OPT_KEY_OPT:
@@ -202,6 +219,18 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 		snprintf(err, errlen, "missing MOUNTPOINT (see --help)");
 		return -1;
 	}
+	/*
+	 * Other users' requests are served with the daemon's credentials:
+	 * let the kernel check their permissions unless told not to.
+	 */
+	if (cfg->allow_other && !cfg->default_permissions &&
+	    !cfg->no_default_permissions) {
+		if (fuse_opt_add_arg(args, "-odefault_permissions") == -1) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		cfg->default_permissions = true;
+	}
 	return 0;
 }
 
@@ -233,6 +262,9 @@ void pfs_config_usage(const char *progname)
 	       "    -o timeout=SECONDS     attribute and entry cache timeout (default 1)\n"
 	       "    -o max_threads=N       upper limit of worker threads\n"
 	       "    -o clone_fd            one /dev/fuse descriptor per worker thread\n"
+	       "    -o no_default_permissions\n"
+	       "                           with allow_other, do not turn on\n"
+	       "                           default_permissions (it is on by default)\n"
 	       "\n"
 	       "ignored, for mount(8), fstab and systemd:\n"
 	       "    defaults auto noauto user nouser users nofail _netdev x-* X-* -n\n"

@@ -25,6 +25,15 @@ struct pfs_config {
 	bool show_version;	/* -V / --version */
 	bool has_fsname;	/* the user gave -o fsname= */
 	bool has_subtype;	/* the user gave -o subtype= */
+	bool allow_other;	/* -o allow_other: other users see the mount */
+	/*
+	 * -o default_permissions: the kernel checks permissions from the
+	 * attributes.  Turned on with allow_other unless the user says
+	 * -o no_default_permissions, because the daemon opens files with
+	 * its own (root) credentials.
+	 */
+	bool default_permissions;
+	bool no_default_permissions;
 };
 
 /*

@@ -188,6 +188,31 @@ static void test_passthrough_and_fstab_words(void)
 	do_done(&p);
 }
 
+static void test_default_permissions(void)
+{
+	struct parsed p;
+
+	/* allow_other alone: the kernel must check permissions */
+	do_parse(&p, "-o", "allow_other", "/s", "/m", NULL);
+	CU_ASSERT_EQUAL(p.ret, 0);
+	CU_ASSERT_TRUE(p.cfg.default_permissions);
+	CU_ASSERT_TRUE(do_left_has(&p, "default_permissions"));
+	do_done(&p);
+
+	/* explicitly off */
+	do_parse(&p, "-o", "allow_other,no_default_permissions", "/s", "/m",
+		 NULL);
+	CU_ASSERT_EQUAL(p.ret, 0);
+	CU_ASSERT_FALSE(p.cfg.default_permissions);
+	CU_ASSERT_FALSE(do_left_has(&p, "default_permissions"));
+	do_done(&p);
+
+	/* without allow_other nothing is added */
+	do_parse(&p, "/s", "/m", NULL);
+	CU_ASSERT_FALSE(do_left_has(&p, "default_permissions"));
+	do_done(&p);
+}
+
 int pfs_register_config_suite(void)
 {
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -197,6 +222,8 @@ int pfs_register_config_suite(void)
 	       !CU_add_test(s, "values", test_values) ||
 	       !CU_add_test(s, "bad values", test_bad_values) ||
 	       !CU_add_test(s, "positionals", test_positionals) ||
+	       !CU_add_test(s, "default_permissions with allow_other",
+			    test_default_permissions) ||
 	       !CU_add_test(s, "pass-through and fstab words",
 			    test_passthrough_and_fstab_words);
 }
