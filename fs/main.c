@@ -22,14 +22,32 @@
 #include "pfs_ops.h"
 
 /*
- * A passthrough keeps one O_PATH fd per inode the kernel knows, so the
- * default soft limit of 1024 open files is far too low for a real tree.
+ * A passthrough keeps one O_PATH fd per inode the kernel knows, so a common
+ * limit of 1024 (or even 20000) open files is soon too low for a real tree.
+ * Root may raise the hard limit up to fs.nr_open; others take the soft limit
+ * up to their hard limit.
  */
 static void do_raise_nofile(void)
 {
 	struct rlimit rl;
+	unsigned long nr_open = 0;
+	FILE *f;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	f = fopen("/proc/sys/fs/nr_open", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &nr_open) != 1)
+			nr_open = 0;
+		fclose(f);
+	}
+	if (nr_open > rl.rlim_max) {
+		struct rlimit want = { .rlim_cur = nr_open, .rlim_max = nr_open };
+
+		if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+			return;
+	}
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}

@@ -6,8 +6,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -25,6 +27,26 @@ int pfs_do_getattr(struct pfs_inode *inode, struct stat *st)
 	if (fstatat(inode->fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW))
 		return pfs_neg_errno();
 	return 0;
+}
+
+/*
+ * Running out of descriptors is the typical failure of a passthrough that
+ * holds one fd per known inode: say so once, plainly, instead of leaving
+ * only scattered EMFILE errors.
+ */
+static void do_note_fd_exhaustion(int err)
+{
+	static atomic_bool warned;
+	struct rlimit rl;
+
+	if ((err != EMFILE && err != ENFILE) || atomic_exchange(&warned, true))
+		return;
+	getrlimit(RLIMIT_NOFILE, &rl);
+	pfs_err("%s (open-file limit %llu): requests fail with %s until the "
+		"kernel forgets inodes; raise the limit (LimitNOFILE=, ulimit -n)",
+		err == EMFILE ? "out of file descriptors" :
+				"the system file table is full",
+		(unsigned long long)rl.rlim_cur, err == EMFILE ? "EMFILE" : "ENFILE");
 }
 
 int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
@@ -56,8 +78,12 @@ int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	/* O_NOFOLLOW: a symlink is an inode of its own, never followed. */
 	fd = openat(pfs_inode(req, parent)->fd, name,
 		    O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return pfs_neg_errno();
+	if (fd == -1) {
+		int ret = pfs_neg_errno();
+
+		do_note_fd_exhaustion(-ret);
+		return ret;
+	}
 	return pfs_do_entry(req, fd, e);
 }
 

@@ -91,18 +91,18 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		}
 		next = d->entry->d_off;
 		if (plus) {
-			if (do_is_dot(d->entry->d_name)) {
-				/* Ino 0: the kernel makes no dentry for it. */
+			/*
+			 * Ino 0 means "no attributes": the kernel makes no
+			 * dentry and looks the name up later.  That is the
+			 * answer for "." and "..", and for an entry whose
+			 * lookup failed (gone meanwhile, or out of fds): the
+			 * listing itself must not fail because of it.
+			 */
+			if (do_is_dot(d->entry->d_name) ||
+			    pfs_do_lookup(req, ino, d->entry->d_name, &e) < 0) {
+				memset(&e, 0, sizeof(e));
 				e.attr.st_ino = d->entry->d_ino;
 				e.attr.st_mode = (mode_t)d->entry->d_type << 12;
-			} else {
-				int ret = pfs_do_lookup(req, ino,
-							d->entry->d_name, &e);
-
-				if (ret < 0) {
-					err = -ret;
-					break;
-				}
 			}
 			entsize = fuse_add_direntry_plus(req, p, rem,
 							 d->entry->d_name, &e,
