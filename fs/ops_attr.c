@@ -11,11 +11,11 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "pfs_alloc.h"
 #include "pfs_compat.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
-#include "pfs_policy.h"
 
 void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -38,45 +38,23 @@ static int do_resize(fuse_req_t req, struct pfs_inode *inode,
 		     struct fuse_file_info *fi, off_t size)
 {
 	char proc[PFS_PROC_PATH_MAX];
-	struct pfs_plan plan;
-	struct stat st;
-	int fd, own_fd = -1;
-	int ret;
+	int fd, ret;
 
-	if (fi) {
-		fd = pfs_file(fi)->fd;
-	} else {
-		/*
-		 * truncate(path): the inode fd is O_PATH, which can neither
-		 * allocate nor truncate.  Reopen it for writing through
-		 * /proc/self/fd (O_NONBLOCK: never hang on a FIFO; the
-		 * kernel only sends sizes for regular files anyway).
-		 */
-		pfs_proc_path(proc, inode->fd);
-		own_fd = open(proc, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-		if (own_fd == -1)
-			return pfs_neg_errno();
-		fd = own_fd;
-	}
-
-	pthread_rwlock_wrlock(&inode->size_lock);
-	if (fstat(fd, &st) == -1) {
-		ret = pfs_neg_errno();
-		goto out_unlock;
-	}
-	ret = pfs_policy_resize(st.st_size, size, &plan);
-	if (ret < 0)
-		goto out_unlock;
-	if (plan.kind == PFS_PLAN_GROW)
-		ret = pfs_backing_grow(fd, &plan, &st, pfs_req_privileged(req));
-	else
-		ret = pfs_backing_truncate(fd, size);
-	pfs_dbg("setattr size %lld -> %lld: %d", (long long)st.st_size,
-		(long long)size, ret);
-out_unlock:
-	pthread_rwlock_unlock(&inode->size_lock);
-	if (own_fd != -1)
-		close(own_fd);
+	if (fi)
+		return pfs_alloc_resize(inode, pfs_file(fi)->fd, size,
+					pfs_req_privileged(req));
+	/*
+	 * truncate(path): the inode fd is O_PATH, which can neither allocate
+	 * nor truncate.  Reopen it for writing through /proc/self/fd
+	 * (O_NONBLOCK: never hang on a FIFO; the kernel only sends sizes for
+	 * regular files anyway).
+	 */
+	pfs_proc_path(proc, inode->fd);
+	fd = open(proc, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return pfs_neg_errno();
+	ret = pfs_alloc_resize(inode, fd, size, pfs_req_privileged(req));
+	close(fd);
 	return ret;
 }
 

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * File-data handlers.  A write or copy that starts past end-of-file, and a
- * fallocate, change the size: they run under the inode's size_lock held
- * exclusively and allocate through the backing layer first.  Writes inside
- * the file share the lock, so the size cannot shrink under them.
+ * File-data handlers.  Everything that can change a file's size or
+ * allocation (write, copy_file_range, fallocate) runs inside an allocation
+ * engine transaction (pfs_alloc.h); the handlers only decode and reply.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -12,12 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "pfs_backing.h"
+#include "pfs_alloc.h"
 #include "pfs_compat.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
-#include "pfs_policy.h"
 
 /* Open flags for the backing file, from the flags the caller opened with. */
 static int do_backing_flags(int flags)
@@ -135,81 +133,28 @@ void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
 }
 
-/*
- * Take inode->size_lock for a request that writes [off, off + len) of the
- * file behind fd, and plan the allocation it needs.  Shared when the request
- * starts inside the file, exclusive when it must grow it.  *st is the state
- * under the lock.  0 with the lock held, or -errno without it.
- */
-static int do_lock_for_extend(struct pfs_inode *inode, int fd, bool append,
-			      off_t off, uint64_t len, struct stat *st,
-			      struct pfs_plan *plan)
-{
-	bool exclusive = false;
-	int ret;
-
-	pthread_rwlock_rdlock(&inode->size_lock);
-	for (;;) {
-		if (fstat(fd, st) == -1) {
-			ret = pfs_neg_errno();
-			break;
-		}
-		/* O_APPEND: the backing write lands at end-of-file. */
-		ret = pfs_policy_extend(st->st_size, append ? st->st_size : off,
-					len, plan);
-		if (ret < 0 || plan->kind == PFS_PLAN_NONE || exclusive)
-			break;
-		/* Growth: retake the lock exclusively and look again. */
-		pthread_rwlock_unlock(&inode->size_lock);
-		pthread_rwlock_wrlock(&inode->size_lock);
-		exclusive = true;
-	}
-	if (ret < 0)
-		pthread_rwlock_unlock(&inode->size_lock);
-	return ret;
-}
-
 void pfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 		   off_t off, struct fuse_file_info *fi)
 {
-	struct pfs_inode *inode = pfs_inode(req, ino);
 	struct pfs_file *f = pfs_file(fi);
 	size_t len = fuse_buf_size(in_buf);
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(len);
-	struct pfs_plan plan;
-	struct stat st;
+	struct pfs_extend x;
 	ssize_t res;
 	int ret;
 
-	ret = do_lock_for_extend(inode, f->fd, f->append, off, len, &st, &plan);
+	ret = pfs_alloc_extend_begin(&x, pfs_inode(req, ino), f->fd,
+				     f->append, off, len,
+				     pfs_req_privileged(req));
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	if (plan.kind == PFS_PLAN_GROW) {
-		ret = pfs_backing_grow(f->fd, &plan, &st,
-				       pfs_req_privileged(req));
-		if (ret < 0) {
-			pthread_rwlock_unlock(&inode->size_lock);
-			pfs_dbg("write %zu at %lld refused: %d", len,
-				(long long)off, ret);
-			fuse_reply_err(req, -ret);
-			return;
-		}
-	}
-
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = f->fd;
 	out.buf[0].pos = off;
 	res = fuse_buf_copy(&out, in_buf, 0);
-
-	/*
-	 * A growing write that did not complete: give back the space
-	 * allocated past what was written, and the size the file had.
-	 */
-	if (plan.kind == PFS_PLAN_GROW && res != (ssize_t)len)
-		pfs_backing_settle(f->fd, res > 0 ? off + res : st.st_size);
-	pthread_rwlock_unlock(&inode->size_lock);
+	pfs_alloc_extend_end(&x, res);
 
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);
@@ -255,23 +200,9 @@ void pfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		   off_t len, struct fuse_file_info *fi)
 {
-	struct pfs_inode *inode = pfs_inode(req, ino);
-	int fd = pfs_file(fi)->fd;
-	struct stat st;
-	int ret;
-
-	ret = pfs_policy_check_range(off, len);
-	if (ret < 0) {
-		fuse_reply_err(req, -ret);
-		return;
-	}
-	pthread_rwlock_wrlock(&inode->size_lock);
-	if (fstat(fd, &st) == -1)
-		ret = pfs_neg_errno();
-	else
-		ret = pfs_backing_fallocate(fd, mode, off, len, st.st_size);
-	pthread_rwlock_unlock(&inode->size_lock);
-	fuse_reply_err(req, -ret);
+	fuse_reply_err(req, -pfs_alloc_fallocate(pfs_inode(req, ino),
+						 pfs_file(fi)->fd, mode, off,
+						 len));
 }
 
 void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
@@ -279,12 +210,11 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			 off_t off_out, struct fuse_file_info *fi_out,
 			 size_t len, int flags)
 {
-	struct pfs_inode *inode = pfs_inode(req, ino_out);
 	int fd_in = pfs_file(fi_in)->fd;
 	int fd_out = pfs_file(fi_out)->fd;
 	off_t start_out = off_out;
-	struct stat src, dst;
-	struct pfs_plan plan;
+	struct pfs_extend x;
+	struct stat src;
 	uint64_t n = len;
 	ssize_t res = 0;
 	int ret;
@@ -303,44 +233,37 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	else if (n > (uint64_t)(src.st_size - off_in))
 		n = (uint64_t)(src.st_size - off_in);
 
-	ret = do_lock_for_extend(inode, fd_out, false, off_out, n, &dst, &plan);
+	ret = pfs_alloc_extend_begin(&x, pfs_inode(req, ino_out), fd_out,
+				     false, off_out, n,
+				     pfs_req_privileged(req));
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	if (plan.kind == PFS_PLAN_NONE) {
+	if (x.plan.kind == PFS_PLAN_NONE) {
+		/* Inside the file: one plain call, native semantics. */
 		res = copy_file_range(fd_in, &off_in, fd_out, &off_out, len,
 				      (unsigned int)flags);
 		if (res == -1)
 			res = pfs_neg_errno();
-		goto out_unlock;
-	}
+	} else {
+		/* A copy may stop short: go on until the range is filled. */
+		while ((uint64_t)(off_out - start_out) < n) {
+			ssize_t r = copy_file_range(
+				fd_in, &off_in, fd_out, &off_out,
+				n - (uint64_t)(off_out - start_out),
+				(unsigned int)flags);
 
-	ret = pfs_backing_grow(fd_out, &plan, &dst, pfs_req_privileged(req));
-	if (ret < 0) {
-		res = ret;
-		goto out_unlock;
-	}
-	/* A copy may stop short; go on until the planned range is filled. */
-	while ((uint64_t)(off_out - start_out) < n) {
-		ssize_t r = copy_file_range(fd_in, &off_in, fd_out, &off_out,
-					    n - (uint64_t)(off_out - start_out),
-					    (unsigned int)flags);
-		if (r == -1) {
-			if (off_out == start_out)
+			if (r == -1 && off_out == start_out)
 				res = pfs_neg_errno();
-			break;
+			if (r <= 0)
+				break;
 		}
-		if (r == 0)
-			break;
+		if (res == 0)
+			res = off_out - start_out;
 	}
-	if (res == 0)
-		res = off_out - start_out;
-	if ((uint64_t)(off_out - start_out) != n)
-		pfs_backing_settle(fd_out, off_out > start_out ? off_out :
-								 dst.st_size);
-out_unlock:
-	pthread_rwlock_unlock(&inode->size_lock);
+	pfs_alloc_extend_end(&x, res);
+
 	if (res < 0)
 		fuse_reply_err(req, (int)-res);
 	else

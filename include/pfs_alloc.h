@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The allocation engine's transactions: every request that can change a
+ * file's size or allocation runs through one of these, under the inode's
+ * size_lock (see pfs_inode.h), asking the pure policy for a plan and the
+ * backing layer to carry it out.  Handlers stay thin adapters around them,
+ * and the unit tests can race them on real files without a mount.
+ *
+ * All functions return 0 (or a count) on success and -errno on failure; on
+ * failure the file keeps its size and allocation as before the request.
+ */
+#ifndef PFS_ALLOC_H
+#define PFS_ALLOC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "pfs_inode.h"
+#include "pfs_policy.h"
+
+/* truncate/ftruncate of the file behind fd (open for writing) to size. */
+int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
+		     bool privileged);
+
+/* fallocate(mode, off, len) asked for by the kernel. */
+int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
+			off_t len);
+
+/*
+ * A write-like request (write, copy_file_range) of len bytes at off:
+ * pfs_alloc_extend_begin() takes the size_lock (shared when the request
+ * starts inside the file, exclusive when it grows it) and allocates what the
+ * plan says; the caller then writes; pfs_alloc_extend_end() gives back what
+ * a short or failed write left allocated and drops the lock.
+ */
+struct pfs_extend {
+	struct pfs_inode *inode;
+	int fd;
+	off_t off;		/* where the request writes */
+	uint64_t len;		/* how much it means to write */
+	struct stat st;		/* the file before the request */
+	struct pfs_plan plan;
+};
+
+/* 0 with the lock held, or -errno without it (nothing changed). */
+int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
+			   int fd, bool append, off_t off, uint64_t len,
+			   bool privileged);
+
+/* done: bytes written, or -errno.  Always drops the lock. */
+void pfs_alloc_extend_end(struct pfs_extend *x, int64_t done);
+
+#endif /* PFS_ALLOC_H */

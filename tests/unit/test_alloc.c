@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The allocation engine on real files (no mount): growth allocates, refusal
+ * leaves the file unchanged, and racing size changes never leave a hole.
+ * The race test drives the engine from several threads at once, as the
+ * multithreaded FUSE loop does; without the size_lock it finds holes.
+ */
+#define _GNU_SOURCE
+#include <CUnit/CUnit.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pfs_alloc.h"
+#include "pfs_inode.h"
+#include "suites.h"
+
+static char dir[] = "/tmp/pfs-unit-alloc.XXXXXX";
+static struct pfs_inode_table table;
+
+static int do_setup(void)
+{
+	if (!mkdtemp(dir))
+		return -1;
+	return pfs_inode_table_init(&table, open(dir, O_PATH)) == 0 ? 0 : -1;
+}
+
+static int do_teardown(void)
+{
+	char cmd[128];
+
+	pfs_inode_table_destroy(&table);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* A new empty file: its inode entry and a read-write fd. */
+static struct pfs_inode *do_file(const char *name, int *fd)
+{
+	char p[256];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	*fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
+	CU_ASSERT_FATAL(*fd >= 0);
+	CU_ASSERT_FATAL(fstat(*fd, &st) == 0);
+	return pfs_inode_get_ref(&table, open(p, O_PATH), &st);
+}
+
+/*
+ * Bytes inside st_size that no extent covers (written or unwritten), by
+ * FIEMAP: the holes a mapped store could fault into.  -1 if unsupported.
+ */
+static long long do_unallocated(int fd)
+{
+	enum { N = 256 };
+	struct fiemap *fm = calloc(1, sizeof(*fm) + N * sizeof(fm->fm_extents[0]));
+	unsigned long long pos = 0, covered_to = 0;
+	long long holes = 0;
+	struct stat st;
+	bool last = false;
+
+	CU_ASSERT_FATAL(fm != NULL);
+	fsync(fd);
+	fstat(fd, &st);
+	while (!last && pos < (unsigned long long)st.st_size) {
+		memset(fm, 0, sizeof(*fm));
+		fm->fm_start = pos;
+		fm->fm_length = FIEMAP_MAX_OFFSET - pos;
+		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_extent_count = N;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) == -1) {
+			free(fm);
+			return -1;
+		}
+		if (fm->fm_mapped_extents == 0)
+			break;
+		for (unsigned int i = 0; i < fm->fm_mapped_extents; i++) {
+			struct fiemap_extent *e = &fm->fm_extents[i];
+
+			if (e->fe_logical > covered_to)
+				holes += e->fe_logical - covered_to;
+			covered_to = e->fe_logical + e->fe_length;
+			last = e->fe_flags & FIEMAP_EXTENT_LAST;
+		}
+		pos = covered_to;
+	}
+	if (covered_to < (unsigned long long)st.st_size)
+		holes += st.st_size - covered_to;
+	free(fm);
+	return holes;
+}
+
+static void test_grow_allocates(void)
+{
+	struct stat st;
+	int fd;
+	struct pfs_inode *in = do_file("grow", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 8 << 20, false), 0);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 8 << 20);
+	CU_ASSERT_TRUE((long long)st.st_blocks * 512 >= 8 << 20);
+	if (do_unallocated(fd) >= 0)
+		CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+	/* shrinking passes through */
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 4096, false), 0);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
+static void test_refusal_changes_nothing(void)
+{
+	struct stat before, after;
+	int fd, ret;
+	struct pfs_inode *in = do_file("refuse", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 12345, false), 0);
+	fstat(fd, &before);
+	/* far more than any disk: refused, by the pre-check or fallocate */
+	ret = pfs_alloc_resize(in, fd, (off_t)1 << 60, false);
+	CU_ASSERT_TRUE(ret == -ENOSPC || ret == -EFBIG);
+	fstat(fd, &after);
+	CU_ASSERT_EQUAL(after.st_size, before.st_size);
+	CU_ASSERT_EQUAL(after.st_blocks, before.st_blocks);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
+static void test_write_past_eof(void)
+{
+	char buf[4096];
+	struct pfs_extend x;
+	struct stat st;
+	int fd;
+	struct pfs_inode *in = do_file("gap", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	memset(buf, 'x', sizeof(buf));
+	/* 1 MiB past EOF: the gap is allocated, no hole is left */
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
+						     1 << 20, sizeof(buf),
+						     false), 0);
+	CU_ASSERT_EQUAL(x.plan.kind, PFS_PLAN_GROW);
+	pfs_alloc_extend_end(&x, pwrite(fd, buf, sizeof(buf), 1 << 20));
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, (1 << 20) + 4096);
+	if (do_unallocated(fd) >= 0)
+		CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+
+	/* a write that fails gives everything back */
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
+						     8 << 20, sizeof(buf),
+						     false), 0);
+	pfs_alloc_extend_end(&x, -EIO);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, (1 << 20) + 4096);
+	CU_ASSERT_TRUE((long long)st.st_blocks * 512 < 4 << 20);
+
+	/* O_APPEND: the request lands at end-of-file, nothing to plan */
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, true,
+						     64 << 20, sizeof(buf),
+						     false), 0);
+	CU_ASSERT_EQUAL(x.plan.kind, PFS_PLAN_NONE);
+	CU_ASSERT_EQUAL(x.off, st.st_size);
+	pfs_alloc_extend_end(&x, 0);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
+/* The race: truncaters and writers on one file at once. */
+enum { RACE_SPAN = 2 << 20, RACE_ROUNDS = 3000 };
+
+struct racer {
+	struct pfs_inode *in;
+	int fd;
+	unsigned int seed;
+	bool truncater;
+	int errors;
+};
+
+static void *do_race(void *arg)
+{
+	struct racer *r = arg;
+	char buf[8192];
+
+	memset(buf, 'r', sizeof(buf));
+	for (int i = 0; i < RACE_ROUNDS; i++) {
+		off_t where = (off_t)(rand_r(&r->seed) % RACE_SPAN) & ~4095;
+
+		if (r->truncater) {
+			if (pfs_alloc_resize(r->in, r->fd, where, false) < 0)
+				r->errors++;
+		} else {
+			struct pfs_extend x;
+			ssize_t n;
+
+			if (pfs_alloc_extend_begin(&x, r->in, r->fd, false,
+						   where, sizeof(buf),
+						   false) < 0) {
+				r->errors++;
+				continue;
+			}
+			n = pwrite(r->fd, buf, sizeof(buf), where);
+			pfs_alloc_extend_end(&x, n < 0 ? -errno : n);
+		}
+	}
+	return NULL;
+}
+
+static void test_race_leaves_no_hole(void)
+{
+	enum { THREADS = 6 };
+	struct racer r[THREADS];
+	pthread_t tid[THREADS];
+	int fd;
+	struct pfs_inode *in = do_file("race", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	if (do_unallocated(fd) < 0) {
+		fprintf(stderr, "FIEMAP unsupported here: race test skipped\n");
+		close(fd);
+		pfs_inode_forget(&table, in, 1);
+		return;
+	}
+	for (int i = 0; i < THREADS; i++) {
+		r[i] = (struct racer){ .in = in, .fd = fd, .seed = 7u * i + 1,
+				       .truncater = i % 2 == 0 };
+		pthread_create(&tid[i], NULL, do_race, &r[i]);
+	}
+	for (int i = 0; i < THREADS; i++) {
+		pthread_join(tid[i], NULL);
+		CU_ASSERT_EQUAL(r[i].errors, 0);
+	}
+	CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
+int pfs_register_alloc_suite(void)
+{
+	CU_pSuite s = CU_add_suite("alloc", do_setup, do_teardown);
+
+	return !s || !CU_add_test(s, "grow allocates", test_grow_allocates) ||
+	       !CU_add_test(s, "refusal changes nothing",
+			    test_refusal_changes_nothing) ||
+	       !CU_add_test(s, "write past EOF", test_write_past_eof) ||
+	       !CU_add_test(s, "racing size changes leave no hole",
+			    test_race_leaves_no_hole);
+}
