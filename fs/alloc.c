@@ -9,12 +9,11 @@
 #include <unistd.h>
 
 #include "pfs_alloc.h"
-#include "pfs_backing.h"
 #include "pfs_compat.h"
 #include "pfs_log.h"
 
 int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
-		     bool privileged)
+		     const struct pfs_alloc_ctx *ctx)
 {
 	struct pfs_plan plan;
 	struct stat st;
@@ -29,7 +28,7 @@ int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 	if (ret < 0)
 		goto out_unlock;
 	if (plan.kind == PFS_PLAN_GROW)
-		ret = pfs_backing_grow(fd, &plan, &st, privileged);
+		ret = pfs_backing_grow(fd, &plan, &st, ctx);
 	else
 		ret = pfs_backing_truncate(fd, size);
 	pfs_dbg("resize %lld -> %lld: %d", (long long)st.st_size,
@@ -59,7 +58,7 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 
 int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 			   int fd, bool append, off_t off, uint64_t len,
-			   bool privileged)
+			   const struct pfs_alloc_ctx *ctx)
 {
 	bool exclusive = false;
 	int ret;
@@ -94,7 +93,7 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 	}
 	if (x->plan.kind == PFS_PLAN_NONE)
 		return 0;
-	ret = pfs_backing_grow(fd, &x->plan, &x->st, privileged);
+	ret = pfs_backing_grow(fd, &x->plan, &x->st, ctx);
 	if (ret == 0)
 		return 0;
 	pfs_dbg("extend %llu at %lld refused: %d", (unsigned long long)len,

@@ -6,8 +6,12 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/magic.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -38,15 +42,54 @@ static const struct {
 	{ OVERLAYFS_SUPER_MAGIC, "overlayfs", false },
 };
 
+/*
+ * ext4's reserved_clusters, from /sys/fs/ext4/<disk>/, for the device that
+ * holds the backing root.  0 when anything is missing.
+ */
+static unsigned long long do_ext4_reserved(dev_t dev, unsigned long bsize)
+{
+	char link[PATH_MAX], path[PATH_MAX + 64];
+	unsigned long long clusters = 0;
+	const char *name;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u", major(dev),
+		 minor(dev));
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return 0;
+	link[n] = '\0';
+	name = strrchr(link, '/');
+	name = name ? name + 1 : link;
+	snprintf(path, sizeof(path), "/sys/fs/ext4/%s/reserved_clusters",
+		 name);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llu", &clusters) != 1)
+		clusters = 0;
+	fclose(f);
+	/* Without bigalloc a cluster is a block. */
+	return clusters * bsize;
+}
+
 int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 {
 	struct statfs sfs;
+	struct stat st;
 	int fd;
 
 	*caps = (struct pfs_caps){ .fs_name = "unknown" };
 	if (fstatfs(dirfd, &sfs) == -1)
 		return pfs_neg_errno();
 	caps->fs_type = (unsigned long)sfs.f_type;
+	if (fstat(dirfd, &st) == 0) {
+		caps->dev = st.st_dev;
+		if (caps->fs_type == EXT4_SUPER_MAGIC)
+			caps->reserved_bytes = do_ext4_reserved(
+				st.st_dev, (unsigned long)sfs.f_bsize);
+	}
 	for (size_t i = 0; i < PFS_ARRAY_SIZE(known_fs); i++) {
 		if (known_fs[i].magic == caps->fs_type) {
 			caps->fs_name = known_fs[i].name;
@@ -68,15 +111,24 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 }
 
 /* Free space the caller may use, in f_frsize blocks. */
-static int do_free_blocks(int fd, bool privileged, uint64_t *blocks,
+static int do_free_blocks(int fd, const struct stat *st,
+			  const struct pfs_alloc_ctx *ctx, uint64_t *blocks,
 			  uint64_t *block_size)
 {
 	struct statvfs sv;
+	uint64_t reserved = 0;
 
 	if (fstatvfs(fd, &sv) == -1)
 		return pfs_neg_errno();
-	*blocks = privileged ? sv.f_bfree : sv.f_bavail;
 	*block_size = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
+	if (!ctx->privileged) {
+		*blocks = sv.f_bavail;
+		return 0;
+	}
+	/* Root may dip into the root reserve, not into ext4's own. */
+	if (ctx->caps && ctx->caps->dev == st->st_dev)
+		reserved = ctx->caps->reserved_bytes / *block_size;
+	*blocks = sv.f_bfree > reserved ? sv.f_bfree - reserved : 0;
 	return 0;
 }
 
@@ -98,7 +150,7 @@ int pfs_backing_settle(int fd, off_t size)
 }
 
 int pfs_backing_grow(int fd, const struct pfs_plan *plan,
-		     const struct stat *st, bool privileged)
+		     const struct stat *st, const struct pfs_alloc_ctx *ctx)
 {
 	uint64_t free_blocks = 0, block_size = 0;
 	int mode = plan->keep_size ? FALLOC_FL_KEEP_SIZE : 0;
@@ -108,12 +160,12 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 		return 0;
 
 	/*
-	 * Step 1: refuse what certainly cannot fit before touching the file.
-	 * A failed fallocate can leave metadata behind (ext4 keeps the
-	 * extent block it added), so the common "far too big" case must not
-	 * reach it.
+	 * Step 1: refuse what cannot be expected to fit before touching the
+	 * file.  A failed fallocate can leave metadata behind (ext4 keeps an
+	 * extent block it added), and fills the disk for everyone while it
+	 * runs, so requests that would not fit must not reach it.
 	 */
-	ret = do_free_blocks(fd, privileged, &free_blocks, &block_size);
+	ret = do_free_blocks(fd, st, ctx, &free_blocks, &block_size);
 	if (ret < 0)
 		return ret;
 	if (!pfs_policy_may_fit(plan, st->st_size,

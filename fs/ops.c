@@ -87,9 +87,13 @@ int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	return pfs_do_entry(req, fd, e);
 }
 
-bool pfs_req_privileged(fuse_req_t req)
+struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 {
-	return fuse_req_ctx(req)->uid == 0;
+	return (struct pfs_alloc_ctx){
+		.caps = &pfs_fs(req)->caps,
+		/* uid 0 may use the root-reserved blocks, as natively. */
+		.privileged = fuse_req_ctx(req)->uid == 0,
+	};
 }
 
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)

@@ -37,12 +37,12 @@ void pfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static int do_resize(fuse_req_t req, struct pfs_inode *inode,
 		     struct fuse_file_info *fi, off_t size)
 {
+	struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
 	char proc[PFS_PROC_PATH_MAX];
 	int fd, ret;
 
 	if (fi)
-		return pfs_alloc_resize(inode, pfs_file(fi)->fd, size,
-					pfs_req_privileged(req));
+		return pfs_alloc_resize(inode, pfs_file(fi)->fd, size, &ctx);
 	/*
 	 * truncate(path): the inode fd is O_PATH, which can neither allocate
 	 * nor truncate.  Reopen it for writing through /proc/self/fd
@@ -53,7 +53,7 @@ static int do_resize(fuse_req_t req, struct pfs_inode *inode,
 	fd = open(proc, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 	if (fd == -1)
 		return pfs_neg_errno();
-	ret = pfs_alloc_resize(inode, fd, size, pfs_req_privileged(req));
+	ret = pfs_alloc_resize(inode, fd, size, &ctx);
 	close(fd);
 	return ret;
 }

@@ -139,13 +139,14 @@ void pfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 	struct pfs_file *f = pfs_file(fi);
 	size_t len = fuse_buf_size(in_buf);
 	struct fuse_bufvec out = FUSE_BUFVEC_INIT(len);
+	struct pfs_alloc_ctx ctx;
 	struct pfs_extend x;
 	ssize_t res;
 	int ret;
 
+	ctx = pfs_req_alloc_ctx(req);
 	ret = pfs_alloc_extend_begin(&x, pfs_inode(req, ino), f->fd,
-				     f->append, off, len,
-				     pfs_req_privileged(req));
+				     f->append, off, len, &ctx);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -213,6 +214,7 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	int fd_in = pfs_file(fi_in)->fd;
 	int fd_out = pfs_file(fi_out)->fd;
 	off_t start_out = off_out;
+	struct pfs_alloc_ctx ctx;
 	struct pfs_extend x;
 	struct stat src;
 	uint64_t n = len;
@@ -233,9 +235,9 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	else if (n > (uint64_t)(src.st_size - off_in))
 		n = (uint64_t)(src.st_size - off_in);
 
+	ctx = pfs_req_alloc_ctx(req);
 	ret = pfs_alloc_extend_begin(&x, pfs_inode(req, ino_out), fd_out,
-				     false, off_out, n,
-				     pfs_req_privileged(req));
+				     false, off_out, n, &ctx);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;

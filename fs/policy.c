@@ -81,5 +81,8 @@ bool pfs_policy_may_fit(const struct pfs_plan *plan, off_t size,
 				(allocated_bytes - eof_block_end) / block_size :
 				0;
 	need = need > have_past_eof + 1 ? need - have_past_eof - 1 : 0;
-	return need <= free_blocks;
+	if (need == 0)
+		return true;
+	return need + need / PFS_META_PER_BLOCKS + PFS_META_SLACK <=
+	       free_blocks;
 }

@@ -17,12 +17,13 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+#include "pfs_backing.h"
 #include "pfs_inode.h"
 #include "pfs_policy.h"
 
 /* truncate/ftruncate of the file behind fd (open for writing) to size. */
 int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
-		     bool privileged);
+		     const struct pfs_alloc_ctx *ctx);
 
 /* fallocate(mode, off, len) asked for by the kernel. */
 int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
@@ -47,7 +48,7 @@ struct pfs_extend {
 /* 0 with the lock held, or -errno without it (nothing changed). */
 int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 			   int fd, bool append, off_t off, uint64_t len,
-			   bool privileged);
+			   const struct pfs_alloc_ctx *ctx);
 
 /* done: bytes written, or -errno.  Always drops the lock. */
 void pfs_alloc_extend_end(struct pfs_extend *x, int64_t done);

@@ -25,18 +25,32 @@ struct pfs_caps {
 	bool fallocate;		/* fallocate mode 0 worked in the probe */
 	bool fallocate_known;	/* the probe could run (O_TMPFILE worked) */
 	bool cow;		/* copy-on-write: overwrites need new space */
+	dev_t dev;		/* st_dev of the backing root */
+	/*
+	 * Space in f_bfree that not even root's allocations may use: ext4's
+	 * reserved_clusters (for metadata and punching holes when full).
+	 * Counted against privileged callers on `dev`.  0 when unknown.
+	 */
+	unsigned long long reserved_bytes;
+};
+
+/* Who asks, and what the backing store is: input to every allocation. */
+struct pfs_alloc_ctx {
+	const struct pfs_caps *caps;	/* may be NULL (unit tests) */
+	bool privileged;		/* may use root-reserved blocks */
 };
 
 /* Probe the filesystem that holds dirfd.  0 or -errno. */
 int pfs_backing_probe(int dirfd, struct pfs_caps *caps);
 
 /*
- * Run a GROW plan on fd, whose state before the request is *st.  privileged:
- * the caller may use the root-reserved blocks (the pre-check then counts
- * f_bfree instead of f_bavail).  0, or -errno with the file as in *st.
+ * Run a GROW plan on fd, whose state before the request is *st.  A
+ * privileged caller may use the root-reserved blocks (the pre-check then
+ * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  0, or
+ * -errno with the file as in *st.
  */
 int pfs_backing_grow(int fd, const struct pfs_plan *plan,
-		     const struct stat *st, bool privileged);
+		     const struct stat *st, const struct pfs_alloc_ctx *ctx);
 
 /*
  * After a request that ran a keep_size GROW plan did less than planned: set

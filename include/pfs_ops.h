@@ -51,8 +51,8 @@ int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e);
 /* Fresh attributes of an inode.  0 or -errno. */
 int pfs_do_getattr(struct pfs_inode *inode, struct stat *st);
 
-/* The caller may use root-reserved blocks (it is uid 0). */
-bool pfs_req_privileged(fuse_req_t req);
+/* The allocation context of a request: its caller and the backing caps. */
+struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req);
 
 /* ops_entry.c */
 void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name);

@@ -47,13 +47,22 @@ int pfs_policy_extend(off_t size, off_t off, uint64_t len,
 		      struct pfs_plan *plan);
 
 /*
- * Free-space pre-check for a GROW plan: false when the allocation certainly
- * cannot succeed, so the request is refused before anything is touched.
- * free_blocks/block_size come from statvfs (f_bavail or f_bfree, f_frsize);
+ * Free-space pre-check for a GROW plan: false when the allocation cannot be
+ * expected to succeed, so the request is refused before anything is
+ * touched.  free_blocks/block_size: what the caller may use (statvfs
+ * f_bavail, or f_bfree less the filesystem's own reserve for root);
  * allocated_bytes is st_blocks * 512 of the file, which may include blocks
- * preallocated beyond end-of-file (they reduce what is needed).  The check is
- * conservative: when in doubt it says "may fit" and fallocate decides.
+ * preallocated beyond end-of-file (they reduce what is needed).
+ *
+ * Besides the data blocks, an allocation needs metadata (extent tree blocks)
+ * which the backing filesystem takes from the same free space.  A fallocate
+ * that runs out of space part-way cannot always be undone completely (ext4
+ * keeps an extent block it added), so the check asks for an allowance of
+ * PFS_META_PER_BLOCKS data blocks per metadata block plus PFS_META_SLACK
+ * blocks: a growth that would leave less than that free is refused.
  */
+#define PFS_META_PER_BLOCKS 256
+#define PFS_META_SLACK 16
 bool pfs_policy_may_fit(const struct pfs_plan *plan, off_t size,
 			uint64_t allocated_bytes, uint64_t free_blocks,
 			uint64_t block_size);

@@ -25,6 +25,7 @@
 
 static char dir[] = "/tmp/pfs-unit-alloc.XXXXXX";
 static struct pfs_inode_table table;
+static const struct pfs_alloc_ctx ctx = { .privileged = false };
 
 static int do_setup(void)
 {
@@ -106,14 +107,14 @@ static void test_grow_allocates(void)
 	struct pfs_inode *in = do_file("grow", &fd);
 
 	CU_ASSERT_FATAL(in != NULL);
-	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 8 << 20, false), 0);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 8 << 20, &ctx), 0);
 	fstat(fd, &st);
 	CU_ASSERT_EQUAL(st.st_size, 8 << 20);
 	CU_ASSERT_TRUE((long long)st.st_blocks * 512 >= 8 << 20);
 	if (do_unallocated(fd) >= 0)
 		CU_ASSERT_EQUAL(do_unallocated(fd), 0);
 	/* shrinking passes through */
-	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 4096, false), 0);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 4096, &ctx), 0);
 	fstat(fd, &st);
 	CU_ASSERT_EQUAL(st.st_size, 4096);
 	close(fd);
@@ -127,10 +128,10 @@ static void test_refusal_changes_nothing(void)
 	struct pfs_inode *in = do_file("refuse", &fd);
 
 	CU_ASSERT_FATAL(in != NULL);
-	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 12345, false), 0);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 12345, &ctx), 0);
 	fstat(fd, &before);
 	/* far more than any disk: refused, by the pre-check or fallocate */
-	ret = pfs_alloc_resize(in, fd, (off_t)1 << 60, false);
+	ret = pfs_alloc_resize(in, fd, (off_t)1 << 60, &ctx);
 	CU_ASSERT_TRUE(ret == -ENOSPC || ret == -EFBIG);
 	fstat(fd, &after);
 	CU_ASSERT_EQUAL(after.st_size, before.st_size);
@@ -152,7 +153,7 @@ static void test_write_past_eof(void)
 	/* 1 MiB past EOF: the gap is allocated, no hole is left */
 	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
 						     1 << 20, sizeof(buf),
-						     false), 0);
+						     &ctx), 0);
 	CU_ASSERT_EQUAL(x.plan.kind, PFS_PLAN_GROW);
 	pfs_alloc_extend_end(&x, pwrite(fd, buf, sizeof(buf), 1 << 20));
 	fstat(fd, &st);
@@ -163,7 +164,7 @@ static void test_write_past_eof(void)
 	/* a write that fails gives everything back */
 	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
 						     8 << 20, sizeof(buf),
-						     false), 0);
+						     &ctx), 0);
 	pfs_alloc_extend_end(&x, -EIO);
 	fstat(fd, &st);
 	CU_ASSERT_EQUAL(st.st_size, (1 << 20) + 4096);
@@ -172,7 +173,7 @@ static void test_write_past_eof(void)
 	/* O_APPEND: the request lands at end-of-file, nothing to plan */
 	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, true,
 						     64 << 20, sizeof(buf),
-						     false), 0);
+						     &ctx), 0);
 	CU_ASSERT_EQUAL(x.plan.kind, PFS_PLAN_NONE);
 	CU_ASSERT_EQUAL(x.off, st.st_size);
 	pfs_alloc_extend_end(&x, 0);
@@ -201,7 +202,7 @@ static void *do_race(void *arg)
 		off_t where = (off_t)(rand_r(&r->seed) % RACE_SPAN) & ~4095;
 
 		if (r->truncater) {
-			if (pfs_alloc_resize(r->in, r->fd, where, false) < 0)
+			if (pfs_alloc_resize(r->in, r->fd, where, &ctx) < 0)
 				r->errors++;
 		} else {
 			struct pfs_extend x;
@@ -209,7 +210,7 @@ static void *do_race(void *arg)
 
 			if (pfs_alloc_extend_begin(&x, r->in, r->fd, false,
 						   where, sizeof(buf),
-						   false) < 0) {
+						   &ctx) < 0) {
 				r->errors++;
 				continue;
 			}

@@ -104,14 +104,18 @@ static void test_may_fit(void)
 	} rows[] = {
 		/* 1 GiB into 110 MiB of 1 KiB blocks: certainly not */
 		{ 0, 1 * G, 0, 110 * 1024, 1024, false },
-		/* exactly the free space fits */
-		{ 0, 100 * 4096, 0, 100, 4096, true },
-		/* one block more than free: the EOF block may be allocated */
-		{ 0, 101 * 4096, 0, 100, 4096, true },
-		{ 0, 102 * 4096, 0, 100, 4096, false },
+		/*
+		 * 100 blocks, the first may already be allocated (EOF
+		 * block): 99 + 99 / PFS_META_PER_BLOCKS + PFS_META_SLACK
+		 */
+		{ 0, 100 * 4096, 0, 99 + PFS_META_SLACK, 4096, true },
+		{ 0, 100 * 4096, 0, 98 + PFS_META_SLACK, 4096, false },
+		/* the metadata allowance grows with the request */
+		{ 0, 10000 * 4096, 0, 9999 + 39 + PFS_META_SLACK, 4096, true },
+		{ 0, 10000 * 4096, 0, 9999 + 38 + PFS_META_SLACK, 4096, false },
 		/* blocks preallocated past EOF count as already there */
 		{ 4096, 200 * 4096, 201 * 4096, 0, 4096, true },
-		{ 4096, 200 * 4096, 101 * 4096, 99, 4096, true },
+		{ 4096, 200 * 4096, 101 * 4096, 99 + PFS_META_SLACK, 4096, true },
 		{ 4096, 200 * 4096, 101 * 4096, 10, 4096, false },
 		/* no block size known: let fallocate decide */
 		{ 0, 1 * G, 0, 0, 0, true },
