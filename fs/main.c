@@ -18,6 +18,7 @@
 #include "config.h"
 #include "pfs_compat.h"
 #include "pfs_config.h"
+#include "pfs_creds.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
 
@@ -178,7 +179,16 @@ int main(int argc, char *argv[])
 	}
 	pfs_debug = cfg.debug;
 	fs.timeout = cfg.timeout;
+	pthread_mutex_init(&fs.open_lock, NULL);
 	do_raise_nofile();
+	/*
+	 * The kernel has already applied the caller's umask to every mode it
+	 * sends (we do not ask for FUSE_CAP_DONT_MASK); ours must not mask
+	 * it a second time.
+	 */
+	umask(0);
+	if (pfs_creds_init() < 0)
+		pfs_warn("cannot read the daemon's groups");
 
 	root_fd = do_open_source(cfg.source);
 	if (root_fd == -1)

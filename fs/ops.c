@@ -8,12 +8,14 @@
 #include <fcntl.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "pfs_compat.h"
+#include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
 
@@ -96,6 +98,33 @@ struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 	};
 }
 
+void pfs_handle_track(fuse_req_t req, struct pfs_handle *h)
+{
+	struct pfs_fs *fs = pfs_fs(req);
+
+	pthread_mutex_lock(&fs->open_lock);
+	h->prev = NULL;
+	h->next = fs->open;
+	if (fs->open)
+		fs->open->prev = h;
+	fs->open = h;
+	pthread_mutex_unlock(&fs->open_lock);
+}
+
+void pfs_handle_untrack(fuse_req_t req, struct pfs_handle *h)
+{
+	struct pfs_fs *fs = pfs_fs(req);
+
+	pthread_mutex_lock(&fs->open_lock);
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		fs->open = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	pthread_mutex_unlock(&fs->open_lock);
+}
+
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 {
 	(void)userdata;
@@ -123,7 +152,24 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 
 static void pfs_destroy(void *userdata)
 {
-	(void)userdata;
+	struct pfs_fs *fs = userdata;
+	struct pfs_handle *h, *next;
+
+	/*
+	 * The session is over: handles the kernel did not release (files
+	 * still open when the daemon was stopped) are closed here.  No
+	 * request runs any more, so no lock is needed.
+	 */
+	for (h = fs->open; h; h = next) {
+		next = h->next;
+		if (h->kind == PFS_HANDLE_FILE) {
+			close(((struct pfs_file *)h)->fd);
+		} else {
+			closedir(((struct pfs_dir *)h)->dp);
+		}
+		free(h);
+	}
+	fs->open = NULL;
 }
 
 const struct fuse_lowlevel_ops pfs_ops = {

@@ -13,6 +13,7 @@
 
 #include "pfs_alloc.h"
 #include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
@@ -73,9 +74,14 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 {
 	struct pfs_inode *inode = pfs_inode(req, ino);
 	char proc[PFS_PROC_PATH_MAX];
+	struct pfs_creds c;
 	struct stat st;
-	int ret = 0;
+	int ret;
 
+	/* Owner, mode, times and size change with the caller's rights. */
+	ret = pfs_creds_enter(req, &c);
+	if (ret < 0)
+		goto out_reply;
 	/*
 	 * The size first: it is the change most likely to be refused
 	 * (ENOSPC), and a refused request must leave the file unchanged.
@@ -119,6 +125,8 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		}
 	}
 out:
+	pfs_creds_leave(&c);
+out_reply:
 	/*
 	 * Reply with attributes read after the change: a stale, smaller
 	 * size would shrink the kernel's idea of the file (and bring SIGBUS

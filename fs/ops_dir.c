@@ -36,8 +36,11 @@ void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		errno = err;
 		goto out_err;
 	}
+	d->h.kind = PFS_HANDLE_DIR;
+	pfs_handle_track(req, &d->h);
 	fi->fh = (uintptr_t)d;
 	if (fuse_reply_open(req, fi) == -ENOENT) {
+		pfs_handle_untrack(req, &d->h);
 		closedir(d->dp);
 		free(d);
 	}
@@ -151,6 +154,7 @@ void pfs_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs_dir *d = pfs_dir(fi);
 
 	(void)ino;
+	pfs_handle_untrack(req, &d->h);
 	closedir(d->dp);
 	free(d);
 	fuse_reply_err(req, 0);

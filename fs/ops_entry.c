@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
 
@@ -81,30 +82,42 @@ static void do_reply_new_entry(fuse_req_t req, fuse_ino_t parent,
 void pfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode, dev_t rdev)
 {
-	int ret = 0;
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
 
-	if (mknodat(pfs_inode(req, parent)->fd, name, mode, rdev) == -1)
-		ret = pfs_neg_errno();
+	if (ret == 0) {
+		if (mknodat(pfs_inode(req, parent)->fd, name, mode, rdev) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
 	do_reply_new_entry(req, parent, name, ret);
 }
 
 void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode)
 {
-	int ret = 0;
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
 
-	if (mkdirat(pfs_inode(req, parent)->fd, name, mode) == -1)
-		ret = pfs_neg_errno();
+	if (ret == 0) {
+		if (mkdirat(pfs_inode(req, parent)->fd, name, mode) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
 	do_reply_new_entry(req, parent, name, ret);
 }
 
 void pfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
 		 const char *name)
 {
-	int ret = 0;
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
 
-	if (symlinkat(link, pfs_inode(req, parent)->fd, name) == -1)
-		ret = pfs_neg_errno();
+	if (ret == 0) {
+		if (symlinkat(link, pfs_inode(req, parent)->fd, name) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
 	do_reply_new_entry(req, parent, name, ret);
 }
 
@@ -112,7 +125,8 @@ void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	      const char *newname)
 {
 	char proc[PFS_PROC_PATH_MAX];
-	int ret = 0;
+	struct pfs_creds c;
+	int ret;
 
 	/*
 	 * linkat(fd, "", ..., AT_EMPTY_PATH) needs CAP_DAC_READ_SEARCH; the
@@ -120,35 +134,56 @@ void pfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
 	 * inode (a symlink included) without it.
 	 */
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
-	if (linkat(AT_FDCWD, proc, pfs_inode(req, newparent)->fd, newname,
-		   AT_SYMLINK_FOLLOW) == -1)
-		ret = pfs_neg_errno();
+	ret = pfs_creds_enter(req, &c);
+	if (ret == 0) {
+		if (linkat(AT_FDCWD, proc, pfs_inode(req, newparent)->fd,
+			   newname, AT_SYMLINK_FOLLOW) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
 	do_reply_new_entry(req, newparent, newname, ret);
 }
 
 void pfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (unlinkat(pfs_inode(req, parent)->fd, name, 0) == -1)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
+
+	if (ret == 0) {
+		if (unlinkat(pfs_inode(req, parent)->fd, name, 0) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 void pfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (unlinkat(pfs_inode(req, parent)->fd, name, AT_REMOVEDIR) == -1)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
+
+	if (ret == 0) {
+		if (unlinkat(pfs_inode(req, parent)->fd, name, AT_REMOVEDIR) ==
+		    -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 void pfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
+
 	/* flags (RENAME_NOREPLACE, RENAME_EXCHANGE, ...) pass through. */
-	if (renameat2(pfs_inode(req, parent)->fd, name,
-		      pfs_inode(req, newparent)->fd, newname, flags) == -1)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	if (ret == 0) {
+		if (renameat2(pfs_inode(req, parent)->fd, name,
+			      pfs_inode(req, newparent)->fd, newname,
+			      flags) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
+	fuse_reply_err(req, -ret);
 }

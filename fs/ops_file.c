@@ -13,6 +13,7 @@
 
 #include "pfs_alloc.h"
 #include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
@@ -33,19 +34,23 @@ static int do_backing_flags(int flags)
 	return flags | O_CLOEXEC;
 }
 
-static struct pfs_file *do_new_file(int fd, int flags)
+/* A tracked handle for fd; NULL (fd untouched) when out of memory. */
+static struct pfs_file *do_new_file(fuse_req_t req, int fd, int flags)
 {
 	struct pfs_file *f = calloc(1, sizeof(*f));
 
 	if (!f)
 		return NULL;
+	f->h.kind = PFS_HANDLE_FILE;
 	f->fd = fd;
 	f->append = flags & O_APPEND;
+	pfs_handle_track(req, &f->h);
 	return f;
 }
 
-static void do_free_file(struct pfs_file *f)
+static void do_free_file(fuse_req_t req, struct pfs_file *f)
 {
+	pfs_handle_untrack(req, &f->h);
 	close(f->fd);
 	free(f);
 }
@@ -55,13 +60,21 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	char proc[PFS_PROC_PATH_MAX];
 	struct fuse_entry_param e;
+	struct pfs_creds c;
 	struct pfs_file *f;
 	int fd, pfd, ret;
 
+	ret = pfs_creds_enter(req, &c);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	fd = openat(pfs_inode(req, parent)->fd, name,
 		    do_backing_flags(fi->flags) | O_CREAT, mode);
-	if (fd == -1) {
-		fuse_reply_err(req, errno);
+	ret = fd == -1 ? pfs_neg_errno() : 0;
+	pfs_creds_leave(&c);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
 	/* The inode is taken from the new fd, not by name: no race. */
@@ -70,7 +83,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ret = pfd == -1 ? pfs_neg_errno() : pfs_do_entry(req, pfd, &e);
 	if (ret < 0)
 		goto out_close;
-	f = do_new_file(fd, fi->flags);
+	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
 		ret = -ENOMEM;
 		pfs_inode_forget(&pfs_fs(req)->table, pfs_inode(req, e.ino), 1);
@@ -80,7 +93,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		/* Interrupted: the kernel will send no release or forget. */
 		pfs_inode_forget(&pfs_fs(req)->table, pfs_inode(req, e.ino), 1);
-		do_free_file(f);
+		do_free_file(req, f);
 	}
 	return;
 
@@ -109,7 +122,7 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	f = do_new_file(fd, fi->flags);
+	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
 		close(fd);
 		fuse_reply_err(req, ENOMEM);
@@ -117,7 +130,7 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	fi->fh = (uintptr_t)f;
 	if (fuse_reply_open(req, fi) == -ENOENT)
-		do_free_file(f);
+		do_free_file(req, f);
 }
 
 void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
@@ -182,7 +195,7 @@ void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	do_free_file(pfs_file(fi));
+	do_free_file(req, pfs_file(fi));
 	fuse_reply_err(req, 0);
 }
 

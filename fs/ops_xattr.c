@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <sys/xattr.h>
 
+#include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_ops.h"
 
 /* Reply to a get/list call: the size asked about, or the data. */
@@ -66,21 +68,29 @@ void pfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  const char *value, size_t size, int flags)
 {
 	char proc[PFS_PROC_PATH_MAX];
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
 
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
-	if (setxattr(proc, name, value, size, flags) == -1)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	if (ret == 0) {
+		if (setxattr(proc, name, value, size, flags) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 void pfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	char proc[PFS_PROC_PATH_MAX];
+	struct pfs_creds c;
+	int ret = pfs_creds_enter(req, &c);
 
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
-	if (removexattr(proc, name) == -1)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	if (ret == 0) {
+		if (removexattr(proc, name) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
+	fuse_reply_err(req, -ret);
 }

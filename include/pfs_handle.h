@@ -16,12 +16,27 @@
 
 #include "pfs_fuse.h"
 
+/*
+ * Every open handle is on the filesystem's list of open handles (pfs_fs
+ * open_lock), so that handles the kernel never released (the daemon was
+ * stopped with files open) are closed when the session ends.
+ */
+enum pfs_handle_kind { PFS_HANDLE_FILE, PFS_HANDLE_DIR };
+
+struct pfs_handle {
+	enum pfs_handle_kind kind;	/* immutable */
+	struct pfs_handle *prev;	/* open_lock */
+	struct pfs_handle *next;	/* open_lock */
+};
+
 struct pfs_file {
+	struct pfs_handle h;
 	int fd;		/* backing fd, opened with the caller's access mode */
 	bool append;	/* opened O_APPEND: every write lands at end-of-file */
 };
 
 struct pfs_dir {
+	struct pfs_handle h;
 	DIR *dp;
 	off_t offset;		/* telldir() cookie of the next entry */
 	struct dirent *entry;	/* read but not yet returned, or NULL */

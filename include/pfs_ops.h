@@ -14,11 +14,19 @@
 #include "pfs_fuse.h"
 #include "pfs_inode.h"
 
+struct pfs_handle;
+
 struct pfs_fs {
 	struct pfs_inode_table table;
 	struct pfs_caps caps;		/* probed before the mount; read-only */
 	double timeout;			/* attr/entry timeout; read-only */
+	pthread_mutex_t open_lock;	/* guards the list of open handles */
+	struct pfs_handle *open;	/* open files and dirs; open_lock */
 };
+
+/* Put a new handle on / take a released one off the open list. */
+void pfs_handle_track(fuse_req_t req, struct pfs_handle *h);
+void pfs_handle_untrack(fuse_req_t req, struct pfs_handle *h);
 
 extern const struct fuse_lowlevel_ops pfs_ops;
 

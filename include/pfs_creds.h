@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Acting as the caller.  A daemon running as root serves every user of an
+ * allow_other mount; requests that create or change things must reach the
+ * backing store with the caller's fsuid, fsgid and supplementary groups,
+ * so new files get the caller's owner and group (setgid directories
+ * included) and permission checks are the caller's.
+ *
+ * The switch is per thread: setfsuid/setfsgid are per-thread syscalls, and
+ * the groups are set with the raw setgroups syscall (glibc's wrapper would
+ * change every thread of the process).  Changing fsuid away from 0 also
+ * drops the filesystem capabilities for that thread, as for a native call.
+ */
+#ifndef PFS_CREDS_H
+#define PFS_CREDS_H
+
+#include <stdbool.h>
+
+#include "pfs_fuse.h"
+
+struct pfs_creds {
+	bool switched;	/* pfs_creds_enter() changed something */
+};
+
+/* Remember the daemon's own groups; call once at startup.  0 or -errno. */
+int pfs_creds_init(void);
+
+/*
+ * Take on the credentials of req's caller (nothing to do when the daemon
+ * is not root, or the caller is root).  0, or -errno with nothing changed.
+ */
+int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c);
+
+/* Back to the daemon's own credentials. */
+void pfs_creds_leave(struct pfs_creds *c);
+
+#endif /* PFS_CREDS_H */
