@@ -30,6 +30,11 @@ _pfs_cleanup()
 	local i
 
 	trap - EXIT
+	# Background helpers a test left running (never the daemons): stop
+	# them first, so that nothing keeps a mount busy.
+	for p in $(jobs -pr); do
+		[[ " ${_pfs_pids[*]} " == *" $p "* ]] || kill -TERM "$p" 2>/dev/null
+	done
 	for ((i = ${#_pfs_mounts[@]} - 1; i >= 0; i--)); do
 		local m=${_pfs_mounts[i]}
 		if mountpoint -q "$m" 2>/dev/null; then
@@ -200,4 +205,63 @@ blocks()
 size()
 {
 	stat -c %s "$1"
+}
+
+# require_tool: skip when the pfs_tool helper is not built.
+require_tool()
+{
+	if [ -z "$PFS_TOOL" ] || [ ! -x "$PFS_TOOL" ]; then
+		skip "pfs_tool not built: '${PFS_TOOL}'"
+	fi
+}
+
+# expect_tool DESCRIPTION EXPECTED ARGS...: run "$PFS_TOOL" ARGS and compare
+# "STATUS OUTPUT" with EXPECTED, e.g. "0 ok", "1 ENOSPC", "135" (SIGBUS, no
+# output).  Its stderr passes through; its stdout is left in TOOL_OUT.
+expect_tool()
+{
+	local what=$1 want=$2 rc
+	shift 2
+	TOOL_OUT=$("$PFS_TOOL" "$@")
+	rc=$?
+	expect_eq "$what [pfs_tool $*]" "$want" "$rc${TOOL_OUT:+ $TOOL_OUT}"
+}
+
+# wait_file PATH [SECONDS]: wait (10 s by default) for PATH to exist.
+wait_file()
+{
+	local i
+	for ((i = 0; i < ${2:-10} * 10; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $1"
+	return 1
+}
+
+# expect_covered DESCRIPTION PATH: st_blocks * 512 >= st_size, i.e. the
+# whole size is allocated (no hole, nothing left to allocate later).
+expect_covered()
+{
+	local b s
+	b=$(blocks "$2")
+	s=$(size "$2")
+	if [ $((b * 512)) -ge "$s" ]; then
+		echo "ok: $1 (st_blocks*512 $((b * 512)) >= st_size $s)"
+	else
+		fail "$1: st_blocks*512 $((b * 512)) < st_size $s"
+	fi
+}
+
+# expect_sparse DESCRIPTION PATH: st_blocks * 512 < st_size (a hole remains).
+expect_sparse()
+{
+	local b s
+	b=$(blocks "$2")
+	s=$(size "$2")
+	if [ $((b * 512)) -lt "$s" ]; then
+		echo "ok: $1 (st_blocks*512 $((b * 512)) < st_size $s)"
+	else
+		fail "$1: st_blocks*512 $((b * 512)) >= st_size $s"
+	fi
 }

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * pfs_tool: the system calls the integration tests need, one subcommand each,
+ * with results a shell script can compare.
+ *
+ *   truncate   PATH SIZE          truncate(2)
+ *   ftruncate  PATH SIZE          open(O_RDWR|O_CREAT) + ftruncate(2)
+ *   mmapwrite  PATH SIZE [--no-truncate] [--msync] [--ready FILE] [--go FILE]
+ *                                 ftruncate (unless --no-truncate), mmap
+ *                                 MAP_SHARED, store the pattern into every byte
+ *                                 of [0, SIZE), then msync(MS_SYNC) if asked.
+ *                                 --ready FILE: create FILE once the file is
+ *                                 grown and mapped; --go FILE: then wait for
+ *                                 FILE to exist before the first store.
+ *   verify     PATH SIZE [--offset OFF]
+ *                                 read(2) [OFF, OFF+SIZE) and compare it with
+ *                                 the pattern
+ *   pwrite     PATH OFFSET LEN    one pwrite(2) of the pattern for
+ *                                 [OFFSET, OFFSET+LEN) (retried if short)
+ *   holes      PATH               number of holes inside [0, st_size)
+ *   fill       DIR                write a new file in DIR until ENOSPC; prints
+ *                                 the bytes written
+ *   copyrange  SRC DST OFF_OUT LEN
+ *                                 copy_file_range(2) [0, LEN) of SRC to
+ *                                 OFF_OUT of DST (opened O_RDWR|O_CREAT)
+ *
+ * Output on stdout: "ok" (or the number asked for) on success, exit 0; the
+ * errno name alone (e.g. "ENOSPC") when a system call fails, exit 1, with the
+ * failing call on stderr; "mismatch" from verify, exit 3.  Usage errors exit
+ * 2.  Sizes take K, M, G, T suffixes (powers of 1024).
+ *
+ * The pattern: byte at file offset o is byte (o % 8) (little-endian) of the
+ * 64-bit word (o / 8 + 1) * 0x9e3779b97f4a7c15.  It is position-dependent and
+ * never zero for a whole word, so lost or misplaced data cannot pass.
+ *
+ * A SIGBUS during mmapwrite is reported on stderr and then kills the process
+ * as usual, so the shell sees exit status 135.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_SYSCALL	1
+#define EXIT_USAGE	2
+#define EXIT_MISMATCH	3
+
+#define IO_CHUNK	(1 << 20)
+
+static const char *prog = "pfs_tool";
+
+static _Noreturn void usage(void)
+{
+	fprintf(stderr,
+		"usage: %s truncate PATH SIZE\n"
+		"       %s ftruncate PATH SIZE\n"
+		"       %s mmapwrite PATH SIZE [--no-truncate] [--msync] [--ready FILE] [--go FILE]\n"
+		"       %s verify PATH SIZE [--offset OFF]\n"
+		"       %s pwrite PATH OFFSET LEN\n"
+		"       %s holes PATH\n"
+		"       %s fill DIR\n"
+		"       %s copyrange SRC DST OFF_OUT LEN\n",
+		prog, prog, prog, prog, prog, prog, prog, prog);
+	exit(EXIT_USAGE);
+}
+
+static const char *errno_name(int err)
+{
+	const char *name = strerrorname_np(err);
+	static char buf[16];
+
+	if (name)
+		return name;
+	snprintf(buf, sizeof(buf), "E%d", err);
+	return buf;
+}
+
+/*
+ * Report a failed call: the errno name alone on stdout (what the tests
+ * compare), the context on stderr.  Returns the exit status to use.
+ */
+static int sys_fail(const char *what, const char *path, int err)
+{
+	printf("%s\n", errno_name(err));
+	fprintf(stderr, "%s: %s %s: %s (%s)\n", prog, what, path,
+		errno_name(err), strerror(err));
+	return EXIT_SYSCALL;
+}
+
+/* "123", "4K", "64M", "1G": a non-negative size in bytes, or exit 2. */
+static off_t parse_size(const char *s)
+{
+	static const char suffixes[] = "KMGT";
+	unsigned long long v;
+	unsigned int shift = 0;
+	const char *suffix;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		goto bad;
+	suffix = *end ? strchr(suffixes, toupper((unsigned char)*end)) : NULL;
+	if (suffix) {
+		shift = 10 * (unsigned int)(suffix - suffixes + 1);
+		end++;
+	}
+	if (*end != '\0' || v > (unsigned long long)INT64_MAX >> shift)
+		goto bad;
+	return (off_t)(v << shift);
+bad:
+	fprintf(stderr, "%s: bad size '%s'\n", prog, s);
+	exit(EXIT_USAGE);
+}
+
+static inline uint8_t pattern_byte(uint64_t off)
+{
+	uint64_t word = (off / 8 + 1) * UINT64_C(0x9e3779b97f4a7c15);
+
+	return (uint8_t)(word >> (off % 8 * 8));
+}
+
+static void pattern_fill(uint8_t *buf, uint64_t off, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = pattern_byte(off + i);
+}
+
+static int cmd_truncate(int argc, char **argv)
+{
+	off_t size;
+
+	if (argc != 2)
+		usage();
+	size = parse_size(argv[1]);
+	if (truncate(argv[0], size) == -1)
+		return sys_fail("truncate", argv[0], errno);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_ftruncate(int argc, char **argv)
+{
+	off_t size;
+	int fd;
+
+	if (argc != 2)
+		usage();
+	size = parse_size(argv[1]);
+	fd = open(argv[0], O_RDWR | O_CREAT, 0644);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	if (ftruncate(fd, size) == -1)
+		return sys_fail("ftruncate", argv[0], errno);
+	if (close(fd) == -1)
+		return sys_fail("close", argv[0], errno);
+	printf("ok\n");
+	return 0;
+}
+
+/* mmapwrite: where the mapping starts, for the SIGBUS report. */
+static uint8_t *volatile map_base;
+
+/* Async-signal-safe: format the offset by hand, write(2) it, return. */
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	char msg[96] = "pfs_tool: mmapwrite: SIGBUS at offset ";
+	size_t n = strlen(msg);
+	uintptr_t off = (uintptr_t)si->si_addr - (uintptr_t)map_base;
+	char digits[24];
+	int d = 0;
+
+	(void)sig;
+	(void)uc;
+	do {
+		digits[d++] = (char)('0' + off % 10);
+		off /= 10;
+	} while (off && d < (int)sizeof(digits));
+	while (d > 0 && n < sizeof(msg) - 2)
+		msg[n++] = digits[--d];
+	msg[n++] = '\n';
+	if (write(STDERR_FILENO, msg, n) < 0)
+		_exit(128 + SIGBUS);
+	/*
+	 * SA_RESETHAND restored the default action: returning re-runs the
+	 * faulting store, which now kills us with SIGBUS (status 135).
+	 */
+}
+
+/* Wait up to 60 s for PATH to exist. */
+static int wait_for_file(const char *path)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+	for (int i = 0; i < 6000; i++) {
+		if (access(path, F_OK) == 0)
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "%s: timed out waiting for %s\n", prog, path);
+	return -1;
+}
+
+static int cmd_mmapwrite(int argc, char **argv)
+{
+	const char *path, *ready = NULL, *go = NULL;
+	bool do_truncate = true, do_msync = false;
+	struct sigaction sa = { 0 };
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *map;
+	off_t size;
+	int fd;
+
+	if (argc < 2)
+		usage();
+	path = argv[0];
+	size = parse_size(argv[1]);
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--no-truncate"))
+			do_truncate = false;
+		else if (!strcmp(argv[i], "--msync"))
+			do_msync = true;
+		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
+			ready = argv[++i];
+		else if (!strcmp(argv[i], "--go") && i + 1 < argc)
+			go = argv[++i];
+		else
+			usage();
+	}
+	if (size == 0 || (uint64_t)size > SIZE_MAX) {
+		fprintf(stderr, "%s: mmapwrite: bad size\n", prog);
+		return EXIT_USAGE;
+	}
+
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	if (do_truncate && ftruncate(fd, size) == -1)
+		return sys_fail("ftruncate", path, errno);
+	map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	if (map == MAP_FAILED)
+		return sys_fail("mmap", path, errno);
+	map_base = map;
+
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		return sys_fail("sigaction", "SIGBUS", errno);
+
+	if (ready) {
+		int rfd = open(ready, O_WRONLY | O_CREAT, 0644);
+
+		if (rfd == -1)
+			return sys_fail("open", ready, errno);
+		close(rfd);
+	}
+	if (go && wait_for_file(go))
+		return EXIT_USAGE;
+
+	/* Page by page, so each page is dirtied by a store of its own. */
+	for (off_t off = 0; off < size; off += page) {
+		size_t len = (size_t)(size - off < page ? size - off : page);
+
+		pattern_fill(map + off, (uint64_t)off, len);
+	}
+
+	if (do_msync && msync(map, (size_t)size, MS_SYNC) == -1)
+		return sys_fail("msync", path, errno);
+	if (munmap(map, (size_t)size) == -1)
+		return sys_fail("munmap", path, errno);
+	if (close(fd) == -1)
+		return sys_fail("close", path, errno);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+	uint8_t *buf, *want;
+	off_t off = 0, size, done = 0;
+	const char *path;
+	int fd;
+
+	if (argc != 2 && argc != 4)
+		usage();
+	path = argv[0];
+	size = parse_size(argv[1]);
+	if (argc == 4) {
+		if (strcmp(argv[2], "--offset"))
+			usage();
+		off = parse_size(argv[3]);
+	}
+	buf = malloc(IO_CHUNK);
+	want = malloc(IO_CHUNK);
+	if (!buf || !want)
+		return sys_fail("malloc", path, ENOMEM);
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	while (done < size) {
+		size_t len = size - done < IO_CHUNK ? (size_t)(size - done) :
+						      IO_CHUNK;
+		ssize_t n = pread(fd, buf, len, off + done);
+
+		if (n == -1)
+			return sys_fail("pread", path, errno);
+		if (n == 0) {
+			printf("mismatch\n");
+			fprintf(stderr, "%s: verify %s: file ends at %jd, expected data up to %jd\n",
+				prog, path, (intmax_t)(off + done),
+				(intmax_t)(off + size));
+			return EXIT_MISMATCH;
+		}
+		pattern_fill(want, (uint64_t)(off + done), (size_t)n);
+		if (memcmp(buf, want, (size_t)n)) {
+			size_t i = 0;
+
+			while (buf[i] == want[i])
+				i++;
+			printf("mismatch\n");
+			fprintf(stderr, "%s: verify %s: first difference at offset %jd: got 0x%02x, want 0x%02x\n",
+				prog, path, (intmax_t)(off + done + (off_t)i),
+				buf[i], want[i]);
+			return EXIT_MISMATCH;
+		}
+		done += n;
+	}
+	close(fd);
+	free(buf);
+	free(want);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_pwrite(int argc, char **argv)
+{
+	off_t off, len, done = 0;
+	uint8_t *buf;
+	int fd;
+
+	if (argc != 3)
+		usage();
+	off = parse_size(argv[1]);
+	len = parse_size(argv[2]);
+	if ((uint64_t)len > SIZE_MAX || off > INT64_MAX - len)
+		usage();
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	pattern_fill(buf, (uint64_t)off, (size_t)len);
+	fd = open(argv[0], O_RDWR | O_CREAT, 0644);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	/* One call for the whole range; only a short write is continued. */
+	while (done < len) {
+		ssize_t n = pwrite(fd, buf + done, (size_t)(len - done),
+				   off + done);
+
+		if (n == -1) {
+			int err = errno;
+
+			fprintf(stderr, "%s: pwrite %s: failed after %jd of %jd bytes\n",
+				prog, argv[0], (intmax_t)done, (intmax_t)len);
+			return sys_fail("pwrite", argv[0], err);
+		}
+		done += n;
+	}
+	if (close(fd) == -1)
+		return sys_fail("close", argv[0], errno);
+	free(buf);
+	printf("ok\n");
+	return 0;
+}
+
+/*
+ * Holes inside [0, st_size): with FIEMAP where the filesystem has it, so
+ * that preallocated (unwritten) extents count as allocated, as they are;
+ * SEEK_HOLE would call them holes on ext4 and XFS.  Elsewhere (tmpfs) with
+ * SEEK_DATA/SEEK_HOLE.
+ */
+static int count_holes_fiemap(int fd, off_t size, long *holes)
+{
+	enum { NEXT = 64 };
+	struct fiemap *fm;
+	uint64_t pos = 0;
+	long n = 0;
+	bool last = false;
+
+	fm = calloc(1, sizeof(*fm) + NEXT * sizeof(struct fiemap_extent));
+	if (!fm)
+		return -ENOMEM;
+	while (!last && pos < (uint64_t)size) {
+		fm->fm_start = pos;
+		fm->fm_length = (uint64_t)size - pos;
+		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_extent_count = NEXT;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) == -1) {
+			int err = errno;
+
+			free(fm);
+			return -err;
+		}
+		if (fm->fm_mapped_extents == 0)
+			break;
+		for (unsigned int i = 0; i < fm->fm_mapped_extents; i++) {
+			struct fiemap_extent *fe = &fm->fm_extents[i];
+
+			if (fe->fe_logical > pos)
+				n++;
+			if (fe->fe_logical + fe->fe_length > pos)
+				pos = fe->fe_logical + fe->fe_length;
+			if (fe->fe_flags & FIEMAP_EXTENT_LAST)
+				last = true;
+		}
+	}
+	if (pos < (uint64_t)size)
+		n++;
+	free(fm);
+	*holes = n;
+	return 0;
+}
+
+static int count_holes_seek(int fd, off_t size, long *holes)
+{
+	off_t pos = 0;
+	long n = 0;
+
+	while (pos < size) {
+		off_t hole = lseek(fd, pos, SEEK_HOLE);
+		off_t data;
+
+		if (hole == -1)
+			return -errno;
+		if (hole >= size)
+			break;
+		n++;
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data == -1) {
+			if (errno == ENXIO)
+				break;
+			return -errno;
+		}
+		pos = data;
+	}
+	*holes = n;
+	return 0;
+}
+
+static int cmd_holes(int argc, char **argv)
+{
+	struct stat st;
+	long holes = 0;
+	int fd, ret;
+
+	if (argc != 1)
+		usage();
+	fd = open(argv[0], O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	if (fstat(fd, &st) == -1)
+		return sys_fail("fstat", argv[0], errno);
+	ret = count_holes_fiemap(fd, st.st_size, &holes);
+	if (ret == -EOPNOTSUPP || ret == -ENOTTY)
+		ret = count_holes_seek(fd, st.st_size, &holes);
+	if (ret)
+		return sys_fail("holes", argv[0], -ret);
+	close(fd);
+	printf("%ld\n", holes);
+	return 0;
+}
+
+static int cmd_fill(int argc, char **argv)
+{
+	char path[PATH_MAX];
+	uint8_t *buf;
+	off_t total = 0;
+	size_t chunk = IO_CHUNK;
+	int fd;
+
+	if (argc != 1)
+		usage();
+	if (snprintf(path, sizeof(path), "%s/fill.XXXXXX", argv[0]) >=
+	    (int)sizeof(path))
+		usage();
+	buf = malloc(IO_CHUNK);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	memset(buf, 0xa5, IO_CHUNK);
+	fd = mkstemp(path);
+	if (fd == -1)
+		return sys_fail("mkstemp", path, errno);
+	/* Big chunks first, then smaller ones, down to a page: no space left. */
+	for (;;) {
+		ssize_t n = write(fd, buf, chunk);
+
+		if (n > 0) {
+			total += n;
+			continue;
+		}
+		if (n == -1 && errno != ENOSPC && errno != EDQUOT)
+			return sys_fail("write", path, errno);
+		if (chunk <= 4096)
+			break;
+		chunk /= 2;
+	}
+	if (fsync(fd) == -1 && errno != ENOSPC)
+		return sys_fail("fsync", path, errno);
+	close(fd);
+	free(buf);
+	printf("%jd\n", (intmax_t)total);
+	return 0;
+}
+
+static int cmd_copyrange(int argc, char **argv)
+{
+	off_t off_in = 0, off_out, len;
+	int in, out;
+
+	if (argc != 4)
+		usage();
+	off_out = parse_size(argv[2]);
+	len = parse_size(argv[3]);
+	in = open(argv[0], O_RDONLY);
+	if (in == -1)
+		return sys_fail("open", argv[0], errno);
+	out = open(argv[1], O_RDWR | O_CREAT, 0644);
+	if (out == -1)
+		return sys_fail("open", argv[1], errno);
+	while (off_in < len) {
+		ssize_t n = copy_file_range(in, &off_in, out, &off_out,
+					    (size_t)(len - off_in), 0);
+
+		if (n == -1)
+			return sys_fail("copy_file_range", argv[1], errno);
+		if (n == 0) {
+			fprintf(stderr, "%s: copyrange: %s ends at %jd\n",
+				prog, argv[0], (intmax_t)off_in);
+			return sys_fail("copy_file_range", argv[0], ENODATA);
+		}
+	}
+	if (close(out) == -1)
+		return sys_fail("close", argv[1], errno);
+	close(in);
+	printf("ok\n");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "truncate", cmd_truncate },
+	{ "ftruncate", cmd_ftruncate },
+	{ "mmapwrite", cmd_mmapwrite },
+	{ "verify", cmd_verify },
+	{ "pwrite", cmd_pwrite },
+	{ "holes", cmd_holes },
+	{ "fill", cmd_fill },
+	{ "copyrange", cmd_copyrange },
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	/* Results go to a pipe: keep them in order with stderr. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc - 2, argv + 2);
+	usage();
+}

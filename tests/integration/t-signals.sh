@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# t-signals: SIGTERM and SIGINT to a foreground (-f) daemon unmount cleanly:
+# the daemon exits 0, the mount is gone (the mount point is a plain, usable
+# directory again) and everything written through the mount is intact in the
+# backing directory.  Also with -s (single-threaded), with a file still open
+# on the mount, and while a writer is busy on it.
+
+. "$(dirname "$0")/lib.sh"
+
+require_loop
+
+# A non-interactive shell starts background jobs with SIGINT and SIGQUIT
+# ignored, and libfuse keeps an inherited SIG_IGN (as nohup wants).  With job
+# control on, the daemon starts with default dispositions, as it does from a
+# terminal or from systemd.
+set -m
+
+mk_fs ext4 256M "$T/fs"
+head -c 8M /dev/urandom >"$T/data" || skip "cannot make test data"
+DATA_SUM=$(md5sum <"$T/data")
+
+signum()
+{
+	kill -l "$1"
+}
+
+# in_mask HEXMASK SIGNAL: is SIGNAL's bit set in a /proc/PID/status mask?
+in_mask()
+{
+	local n
+	n=$(signum "$2")
+	(((0x$1 >> (n - 1)) & 1))
+}
+
+# fill_mount MNT: write a few things through the mount.
+fill_mount()
+{
+	local mnt=$1
+
+	cp "$T/data" "$mnt/data" &&
+		mkdir "$mnt/dir" &&
+		echo small >"$mnt/dir/small" &&
+		ln -s dir/small "$mnt/link" &&
+		truncate -s 1M "$mnt/grown" &&
+		sync "$mnt/data"
+}
+
+# check_backing NAME BACKING: what fill_mount wrote is in the backing dir.
+check_backing()
+{
+	local name=$1 b=$2
+
+	expect_eq "$name: data file intact in the backing directory" "$DATA_SUM" \
+		"$(md5sum <"$b/data" 2>&1)"
+	expect_eq "$name: small file intact" small "$(cat "$b/dir/small" 2>&1)"
+	expect_eq "$name: symlink intact" dir/small "$(readlink "$b/link" 2>&1)"
+	expect_eq "$name: grown file size" 1048576 "$(stat -c %s "$b/grown" 2>&1)"
+}
+
+# stop_daemon NAME SIGNAL MNT: send SIGNAL to $PFS_PID, expect a clean exit.
+stop_daemon()
+{
+	local name=$1 sig=$2 mnt=$3 rc status
+
+	status=/proc/$PFS_PID/status
+	if in_mask "$(awk '/^SigIgn:/ { print $2 }' "$status")" "$sig"; then
+		fail "$name: daemon starts with SIG$sig ignored (test harness problem?)"
+	fi
+	kill -"$sig" "$PFS_PID"
+	for _ in $(seq 100); do
+		kill -0 "$PFS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$PFS_PID" 2>/dev/null; then
+		fail "$name: daemon still running 10 s after SIG$sig"
+		umount "$mnt" 2>/dev/null || umount -l "$mnt"
+		for _ in $(seq 50); do kill -0 "$PFS_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -KILL "$PFS_PID" 2>/dev/null
+	fi
+	wait "$PFS_PID"
+	rc=$?
+	expect_eq "$name: daemon exit status after SIG$sig" 0 "$rc"
+	check "$name: mount gone after SIG$sig" test -z "$(findmnt -rn -M "$mnt")"
+	check "$name: no fuse.preallocfs mount left on $mnt" \
+		test -z "$(findmnt -rn -t fuse.preallocfs -o TARGET | grep -Fx -- "$mnt")"
+	check "$name: mount point is a usable, empty directory again" \
+		test -d "$mnt" -a -z "$(ls -A "$mnt" 2>&1)"
+	if grep -Eiq 'sanitizer|runtime error|error' "$PFS_LOG"; then
+		cat "$PFS_LOG" >&2
+		fail "$name: daemon log has errors"
+	else
+		echo "ok: $name: daemon log clean"
+	fi
+}
+
+# sig_case NAME SIGNAL [daemon options...]
+sig_case()
+{
+	local name=$1 sig=$2
+	local b=$T/fs/$name mnt=$T/mnt-$name
+	shift 2
+
+	mkdir -p "$b"
+	pfs_mount "$b" "$mnt" "$@" || return
+	check "$name: write through the mount" fill_mount "$mnt"
+	stop_daemon "$name" "$sig" "$mnt"
+	check_backing "$name" "$b"
+}
+
+sig_case term TERM
+sig_case int INT
+sig_case term-single TERM -s
+sig_case int-single INT -s
+
+# A file still open on the mount: the daemon still exits 0 and the mount
+# goes away (detached).
+b=$T/fs/busy
+mnt=$T/mnt-busy
+mkdir -p "$b"
+if pfs_mount "$b" "$mnt"; then
+	check "busy: write through the mount" fill_mount "$mnt"
+	exec 9<"$mnt/data"
+	stop_daemon busy TERM "$mnt"
+	exec 9<&-
+	check_backing busy "$b"
+fi
+
+# A writer busy on the mount when SIGINT arrives.
+b=$T/fs/io
+mnt=$T/mnt-io
+mkdir -p "$b"
+if pfs_mount "$b" "$mnt"; then
+	check "io: write through the mount" fill_mount "$mnt"
+	dd if=/dev/zero of="$mnt/stream" bs=64k count=100000 status=none 2>/dev/null &
+	writer=$!
+	for _ in $(seq 50); do
+		[ "$(stat -c %s "$b/stream" 2>/dev/null || echo 0)" -gt 1048576 ] && break
+		sleep 0.1
+	done
+	stop_daemon io INT "$mnt"
+	for _ in $(seq 100); do kill -0 "$writer" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$writer" 2>/dev/null; then
+		fail "io: writer still blocked 10 s after the daemon left"
+		kill -KILL "$writer"
+	else
+		echo "ok: io: writer returned after the daemon left"
+	fi
+	wait "$writer" 2>/dev/null
+	check_backing io "$b"
+fi
+
+# The backing directory of the first case serves the same data again.
+if pfs_mount "$T/fs/term" "$T/mnt-again"; then
+	expect_eq "again: data through a new mount" "$DATA_SUM" \
+		"$(md5sum <"$T/mnt-again/data" 2>&1)"
+	stop_daemon again TERM "$T/mnt-again"
+fi
+
+done_testing
