@@ -112,8 +112,8 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 
 /* Free space the caller may use, in f_frsize blocks. */
 static int do_free_blocks(int fd, const struct stat *st,
-			  const struct pfs_alloc_ctx *ctx, uint64_t *blocks,
-			  uint64_t *block_size)
+			  const struct pfs_caps *caps, bool privileged,
+			  uint64_t *blocks, uint64_t *block_size)
 {
 	struct statvfs sv;
 	uint64_t reserved = 0;
@@ -121,13 +121,13 @@ static int do_free_blocks(int fd, const struct stat *st,
 	if (fstatvfs(fd, &sv) == -1)
 		return pfs_neg_errno();
 	*block_size = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
-	if (!ctx->privileged) {
+	if (!privileged) {
 		*blocks = sv.f_bavail;
 		return 0;
 	}
 	/* Root may dip into the root reserve, not into ext4's own. */
-	if (ctx->caps && ctx->caps->dev == st->st_dev)
-		reserved = ctx->caps->reserved_bytes / *block_size;
+	if (caps && caps->dev == st->st_dev)
+		reserved = caps->reserved_bytes / *block_size;
 	*blocks = sv.f_bfree > reserved ? sv.f_bfree - reserved : 0;
 	return 0;
 }
@@ -150,7 +150,8 @@ int pfs_backing_settle(int fd, off_t size)
 }
 
 int pfs_backing_grow(int fd, const struct pfs_plan *plan,
-		     const struct stat *st, const struct pfs_alloc_ctx *ctx)
+		     const struct stat *st, const struct pfs_caps *caps,
+		     bool privileged)
 {
 	uint64_t free_blocks = 0, block_size = 0;
 	int mode = plan->keep_size ? FALLOC_FL_KEEP_SIZE : 0;
@@ -165,7 +166,8 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	 * extent block it added), and fills the disk for everyone while it
 	 * runs, so requests that would not fit must not reach it.
 	 */
-	ret = do_free_blocks(fd, st, ctx, &free_blocks, &block_size);
+	ret = do_free_blocks(fd, st, caps, privileged, &free_blocks,
+			     &block_size);
 	if (ret < 0)
 		return ret;
 	if (!pfs_policy_may_fit(plan, st->st_size,

@@ -18,6 +18,8 @@
 enum {
 	KEY_HELP,
 	KEY_VERSION,
+	KEY_CHECK,
+	KEY_STATS,
 	KEY_FOREGROUND,
 	KEY_DEBUG,
 	KEY_SINGLE,
@@ -37,6 +39,8 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
 	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("--check", KEY_CHECK),
+	FUSE_OPT_KEY("--stats", KEY_STATS),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -107,6 +111,12 @@ static int do_opt_proc(void *data, const char *arg, int key,
 		return 0;
 	case KEY_VERSION:
 		cfg->show_version = true;
+		return 0;
+	case KEY_CHECK:
+		cfg->check = true;
+		return 0;
+	case KEY_STATS:
+		cfg->stats = true;
 		return 0;
 	case KEY_FOREGROUND:
 		cfg->foreground = true;
@@ -210,6 +220,17 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 		return -1;
 	if (cfg->show_help || cfg->show_version)
 		return 0;
+	/* One directory, no mount: BACKING for --check, MNT for --stats. */
+	if (cfg->check || cfg->stats) {
+		const char *what = cfg->check ? "--check BACKING" :
+						"--stats MOUNTPOINT";
+
+		if (cfg->check && cfg->stats)
+			snprintf(err, errlen, "--check and --stats exclude each other");
+		else if (!cfg->source || cfg->mountpoint)
+			snprintf(err, errlen, "usage: preallocfs %s", what);
+		return err[0] ? -1 : 0;
+	}
 	if (!cfg->source) {
 		snprintf(err, errlen,
 			 "missing BACKING and MOUNTPOINT (see --help)");
@@ -245,6 +266,8 @@ void pfs_config_free(struct pfs_config *cfg)
 void pfs_config_usage(const char *progname)
 {
 	printf("usage: %s [options] BACKING MOUNTPOINT\n"
+	       "       %s --check BACKING\n"
+	       "       %s --stats MOUNTPOINT\n"
 	       "\n"
 	       "Serve the directory BACKING at MOUNTPOINT.  Every request that makes a\n"
 	       "file larger first allocates the new range on BACKING (fallocate), or\n"
@@ -253,6 +276,9 @@ void pfs_config_usage(const char *progname)
 	       "general options:\n"
 	       "    -h   --help            print this help and exit\n"
 	       "    -V   --version         print the version and exit\n"
+	       "         --check           describe what BACKING supports and what\n"
+	       "                           preallocfs guarantees there; no mount\n"
+	       "         --stats           print the live counters of a mount\n"
 	       "    -f                     stay in the foreground, log to stderr\n"
 	       "    -d   -o debug          log every request (implies -f)\n"
 	       "    -s                     serve one request at a time\n"
@@ -269,5 +295,5 @@ void pfs_config_usage(const char *progname)
 	       "ignored, for mount(8), fstab and systemd:\n"
 	       "    defaults auto noauto user nouser users nofail _netdev x-* X-* -n\n"
 	       "\n",
-	       progname);
+	       progname, progname, progname);
 }

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -21,6 +23,7 @@
 #include "pfs_creds.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
+#include "pfs_stats.h"
 
 /*
  * A passthrough keeps one O_PATH fd per inode the kernel knows, so a common
@@ -121,14 +124,80 @@ static int do_check_mountpoint(const char *mnt)
 	return 0;
 }
 
+/* What preallocfs guarantees on a backing store with these caps. */
+static const char *do_guarantee(const struct pfs_caps *caps)
+{
+	if (!caps->fallocate_known)
+		return "unknown: fallocate could not be probed (no O_TMPFILE); "
+		       "each growth finds out";
+	if (!caps->fallocate)
+		return "none: growth is refused with EOPNOTSUPP (no fallocate)";
+	if (caps->cow)
+		return "partial: growth is allocated, but overwrites on a "
+		       "copy-on-write filesystem may still need new space";
+	return "full: every growth is allocated when the size changes, or "
+	       "refused with ENOSPC/EDQUOT, and later stores into it cannot "
+	       "fail for lack of space";
+}
+
 static void do_log_caps(const char *source, const struct pfs_caps *caps)
 {
-	pfs_info("backing %s: %s, fallocate %s%s", source, caps->fs_name,
+	pfs_info("backing %s: %s, fallocate %s; guarantee %s", source,
+		 caps->fs_name,
 		 !caps->fallocate_known ? "not probed" :
 		 caps->fallocate	 ? "works" :
-					   "NOT supported: growth will fail",
-		 caps->cow ? ", copy-on-write: overwrites may still need space" :
-			     "");
+					   "not supported",
+		 do_guarantee(caps));
+}
+
+/* --check BACKING: what the backing store supports, without mounting. */
+static int do_check(const char *source)
+{
+	struct pfs_caps caps;
+	struct statvfs sv;
+	int fd = do_open_source(source);
+
+	if (fd == -1)
+		return 1;
+	if (pfs_backing_probe(fd, &caps) < 0 || fstatvfs(fd, &sv) == -1) {
+		fprintf(stderr, "preallocfs: cannot probe '%s': %s\n", source,
+			strerror(errno));
+		close(fd);
+		return 1;
+	}
+	close(fd);
+	printf("backing:        %s\n", source);
+	printf("filesystem:     %s (f_type 0x%lx)\n", caps.fs_name,
+	       caps.fs_type);
+	printf("fallocate:      %s\n",
+	       !caps.fallocate_known ? "not probed (no O_TMPFILE)" :
+	       caps.fallocate	    ? "works" :
+				      "not supported");
+	printf("copy-on-write:  %s\n", caps.cow ? "yes" : "no");
+	printf("free space:     %llu bytes for users, %llu for root",
+	       (unsigned long long)sv.f_bavail * sv.f_frsize,
+	       (unsigned long long)sv.f_bfree * sv.f_frsize);
+	if (caps.reserved_bytes)
+		printf(" (of which %llu kept back by ext4 even from root)",
+		       caps.reserved_bytes);
+	printf("\nguarantee:      %s\n", do_guarantee(&caps));
+	return 0;
+}
+
+/* --stats MOUNTPOINT: the live counters of a running mount. */
+static int do_stats(const char *mnt)
+{
+	char buf[1024];
+	ssize_t n = getxattr(mnt, PFS_STATS_XATTR, buf, sizeof(buf));
+
+	if (n < 0) {
+		fprintf(stderr,
+			"preallocfs: cannot read the counters of '%s': %s (is it a preallocfs mount?)\n",
+			mnt, strerror(errno));
+		return 1;
+	}
+	fwrite(buf, 1, (size_t)n, stdout);
+	return 0;
 }
 
 static int do_serve(struct fuse_session *se, const struct pfs_config *cfg)
@@ -177,6 +246,10 @@ int main(int argc, char *argv[])
 		ret = 0;
 		goto out_free_args;
 	}
+	if (cfg.check || cfg.stats) {
+		ret = cfg.check ? do_check(cfg.source) : do_stats(cfg.source);
+		goto out_free_args;
+	}
 	pfs_debug = cfg.debug;
 	fs.timeout = cfg.timeout;
 	pthread_mutex_init(&fs.open_lock, NULL);
@@ -195,10 +268,11 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	if (do_check_mountpoint(cfg.mountpoint) == -1)
 		goto out_close_root;
-	if (pfs_backing_probe(root_fd, &fs.caps) < 0)
+	if (pfs_backing_probe(root_fd, &fs.eng.caps) < 0)
 		pfs_warn("cannot probe backing %s", cfg.source);
 	/* findmnt shows the backing directory as the source. */
 	abs_source = realpath(cfg.source, NULL);
+	pfs_engine_init(&fs.eng, abs_source ? abs_source : cfg.source);
 	if ((!cfg.has_fsname &&
 	     do_add_opt(&args, "fsname", abs_source ? abs_source : cfg.source)) ||
 	    (!cfg.has_subtype && do_add_opt(&args, "subtype", "preallocfs"))) {
@@ -224,7 +298,7 @@ int main(int argc, char *argv[])
 		goto out_destroy_session;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
 		goto out_remove_handlers;
-	do_log_caps(cfg.source, &fs.caps);
+	do_log_caps(cfg.source, &fs.eng.caps);
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
 		goto out_unmount;

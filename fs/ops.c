@@ -92,7 +92,7 @@ int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 {
 	return (struct pfs_alloc_ctx){
-		.caps = &pfs_fs(req)->caps,
+		.eng = &pfs_fs(req)->eng,
 		/* uid 0 may use the root-reserved blocks, as natively. */
 		.privileged = fuse_req_ctx(req)->uid == 0,
 	};

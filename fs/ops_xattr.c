@@ -7,11 +7,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/xattr.h>
 
 #include "pfs_compat.h"
 #include "pfs_creds.h"
 #include "pfs_ops.h"
+#include "pfs_stats.h"
 
 /* Reply to a get/list call: the size asked about, or the data. */
 static void do_reply_xattr(fuse_req_t req, size_t size, ssize_t n,
@@ -25,6 +27,29 @@ static void do_reply_xattr(fuse_req_t req, size_t size, ssize_t n,
 		fuse_reply_buf(req, buf, (size_t)n);
 }
 
+/*
+ * The engine's counters, as a read-only attribute of the mount root: any
+ * administrator reads them with getfattr or `preallocfs --stats MNT`
+ * without stopping the daemon.
+ */
+static bool do_is_stats(fuse_ino_t ino, const char *name)
+{
+	return ino == FUSE_ROOT_ID && !strcmp(name, PFS_STATS_XATTR);
+}
+
+static void do_reply_stats(fuse_req_t req, size_t size)
+{
+	char buf[1024];
+	size_t n = pfs_stats_format(&pfs_fs(req)->eng.stats, buf, sizeof(buf));
+
+	if (size == 0)
+		fuse_reply_xattr(req, n);
+	else if (size < n)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, buf, n);
+}
+
 void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  size_t size)
 {
@@ -32,6 +57,10 @@ void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 	char *buf = NULL;
 	ssize_t n;
 
+	if (do_is_stats(ino, name)) {
+		do_reply_stats(req, size);
+		return;
+	}
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
 	if (size) {
 		buf = malloc(size);
@@ -69,8 +98,13 @@ void pfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 {
 	char proc[PFS_PROC_PATH_MAX];
 	struct pfs_creds c;
-	int ret = pfs_creds_enter(req, &c);
+	int ret;
 
+	if (do_is_stats(ino, name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	ret = pfs_creds_enter(req, &c);
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
 	if (ret == 0) {
 		if (setxattr(proc, name, value, size, flags) == -1)
@@ -84,8 +118,13 @@ void pfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
 	char proc[PFS_PROC_PATH_MAX];
 	struct pfs_creds c;
-	int ret = pfs_creds_enter(req, &c);
+	int ret;
 
+	if (do_is_stats(ino, name)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	ret = pfs_creds_enter(req, &c);
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
 	if (ret == 0) {
 		if (removexattr(proc, name) == -1)

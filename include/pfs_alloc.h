@@ -20,6 +20,24 @@
 #include "pfs_backing.h"
 #include "pfs_inode.h"
 #include "pfs_policy.h"
+#include "pfs_stats.h"
+
+/* The engine's state for one mount, shared by all requests. */
+struct pfs_engine {
+	struct pfs_caps caps;		/* probed before the mount; read-only */
+	struct pfs_stats stats;		/* atomics */
+	struct pfs_ratelimit log_rl;	/* lines about refused growths */
+	const char *root_path;		/* backing root, for log lines; read-only */
+};
+
+/* Set up the counters and the log rate limit (caps are probed apart). */
+void pfs_engine_init(struct pfs_engine *eng, const char *root_path);
+
+/* Who asks, and the engine: input to every allocation. */
+struct pfs_alloc_ctx {
+	struct pfs_engine *eng;		/* may be NULL (unit tests) */
+	bool privileged;		/* may use root-reserved blocks */
+};
 
 /* truncate/ftruncate of the file behind fd (open for writing) to size. */
 int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,

@@ -34,11 +34,6 @@ struct pfs_caps {
 	unsigned long long reserved_bytes;
 };
 
-/* Who asks, and what the backing store is: input to every allocation. */
-struct pfs_alloc_ctx {
-	const struct pfs_caps *caps;	/* may be NULL (unit tests) */
-	bool privileged;		/* may use root-reserved blocks */
-};
 
 /* Probe the filesystem that holds dirfd.  0 or -errno. */
 int pfs_backing_probe(int dirfd, struct pfs_caps *caps);
@@ -46,11 +41,12 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps);
 /*
  * Run a GROW plan on fd, whose state before the request is *st.  A
  * privileged caller may use the root-reserved blocks (the pre-check then
- * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  0, or
- * -errno with the file as in *st.
+ * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  caps may
+ * be NULL.  0, or -errno with the file as in *st.
  */
 int pfs_backing_grow(int fd, const struct pfs_plan *plan,
-		     const struct stat *st, const struct pfs_alloc_ctx *ctx);
+		     const struct stat *st, const struct pfs_caps *caps,
+		     bool privileged);
 
 /*
  * After a request that ran a keep_size GROW plan did less than planned: set

@@ -23,6 +23,8 @@ struct pfs_config {
 	unsigned int max_threads;	/* -o max_threads=: 0 = libfuse default */
 	bool show_help;		/* -h / --help */
 	bool show_version;	/* -V / --version */
+	bool check;		/* --check BACKING: describe, do not mount */
+	bool stats;		/* --stats MOUNTPOINT: print the counters */
 	bool has_fsname;	/* the user gave -o fsname= */
 	bool has_subtype;	/* the user gave -o subtype= */
 	bool allow_other;	/* -o allow_other: other users see the mount */

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 
+#include "pfs_alloc.h"
 #include "pfs_backing.h"
 #include "pfs_config.h"
 #include "pfs_fuse.h"
@@ -18,7 +19,7 @@ struct pfs_handle;
 
 struct pfs_fs {
 	struct pfs_inode_table table;
-	struct pfs_caps caps;		/* probed before the mount; read-only */
+	struct pfs_engine eng;		/* caps, counters, refusal log */
 	double timeout;			/* attr/entry timeout; read-only */
 	pthread_mutex_t open_lock;	/* guards the list of open handles */
 	struct pfs_handle *open;	/* open files and dirs; open_lock */
