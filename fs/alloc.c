@@ -17,12 +17,31 @@
 #include "pfs_compat.h"
 #include "pfs_log.h"
 
-void pfs_engine_init(struct pfs_engine *eng, const char *root_path)
+/* The defaults: fill holes, zero punched ranges, zero-fill fallback. */
+static const struct pfs_rules default_rules;
+
+void pfs_engine_init(struct pfs_engine *eng, const char *root_path,
+		     const struct pfs_rules *rules)
 {
 	memset(&eng->stats, 0, sizeof(eng->stats));
 	/* A loop of refused growths must not flood the log. */
 	pfs_ratelimit_init(&eng->log_rl, 10, 60);
 	eng->root_path = root_path;
+	eng->rules = rules;
+}
+
+static const struct pfs_rules *do_rules(const struct pfs_alloc_ctx *ctx)
+{
+	return ctx->eng && ctx->eng->rules ? ctx->eng->rules : &default_rules;
+}
+
+static struct pfs_grow_how do_how(const struct pfs_alloc_ctx *ctx)
+{
+	return (struct pfs_grow_how){
+		.caps = ctx->eng ? &ctx->eng->caps : NULL,
+		.privileged = ctx->privileged,
+		.zero_fallback = do_rules(ctx)->fallback == PFS_FALLBACK_ZERO,
+	};
 }
 
 /* The path of fd inside the mount, from its backing path. */
@@ -49,26 +68,35 @@ static void do_mount_path(const struct pfs_engine *eng, int fd, char *buf,
 }
 
 /*
- * Count a growth, or count and log (rate-limited) a refused one: the path
- * inside the mount, the size asked for, the free space and the errno.
+ * Is the file behind fd exempted by a sparse= glob?  Only looked up (one
+ * readlink) when globs are configured, and only for requests that would
+ * allocate.
  */
-static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
-		       const struct pfs_plan *plan, int ret)
+static bool do_exempt(const struct pfs_alloc_ctx *ctx, int fd)
+{
+	const struct pfs_rules *r = do_rules(ctx);
+	char path[PATH_MAX];
+
+	if (r->nsparse == 0 || !ctx->eng)
+		return false;
+	do_mount_path(ctx->eng, fd, path, sizeof(path));
+	return pfs_policy_exempt(r, path);
+}
+
+/*
+ * Count and log (rate-limited) a refused request: "refused VERB PATH
+ * DETAIL: errno; N bytes free", with the path inside the mount.
+ */
+static void do_refused(const struct pfs_alloc_ctx *ctx, int fd, int err,
+		       const char *verb, const char *detail)
 {
 	struct pfs_engine *eng = ctx->eng;
 	unsigned long long missed = 0, avail = 0;
 	char path[PATH_MAX], more[64] = "";
 	struct statvfs sv;
-	int err = -ret;
 
-	if (!eng || plan->kind != PFS_PLAN_GROW)
+	if (!eng)
 		return;
-	if (ret == 0) {
-		atomic_fetch_add(&eng->stats.growths, 1);
-		atomic_fetch_add(&eng->stats.bytes,
-				 (unsigned long long)plan->alloc_len);
-		return;
-	}
 	pfs_stats_refused(&eng->stats, err);
 	if (!pfs_ratelimit_allow(&eng->log_rl, time(NULL), &missed)) {
 		atomic_fetch_add(&eng->stats.log_suppressed, 1);
@@ -80,10 +108,43 @@ static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
 	if (missed)
 		snprintf(more, sizeof(more),
 			 " (%llu more refusals were not logged)", missed);
-	pfs_log(FUSE_LOG_WARNING,
-		"refused growth of %s to %lld bytes (+%lld): %s; %llu bytes free%s",
-		path, (long long)(plan->alloc_off + plan->alloc_len),
-		(long long)plan->alloc_len, strerror(err), avail, more);
+	pfs_log(FUSE_LOG_WARNING, "refused %s %s%s: %s; %llu bytes free%s",
+		verb, path, detail, strerror(err), avail, more);
+}
+
+/* Count a growth that was carried out, or count and log a refused one. */
+static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
+		       const struct pfs_plan *plan, bool zeroed, int ret)
+{
+	struct pfs_engine *eng = ctx->eng;
+
+	if (!eng || plan->kind != PFS_PLAN_GROW)
+		return;
+	if (ret < 0) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), " to %lld bytes (+%lld)",
+			 (long long)(plan->alloc_off + plan->alloc_len),
+			 (long long)plan->alloc_len);
+		do_refused(ctx, fd, -ret, "growth of", detail);
+		return;
+	}
+	atomic_fetch_add(&eng->stats.growths, 1);
+	atomic_fetch_add(&eng->stats.bytes, (unsigned long long)plan->alloc_len);
+	if (zeroed)
+		atomic_fetch_add(&eng->stats.fallback_zero, 1);
+}
+
+/* Carry out a GROW plan for a request, and account for it. */
+static int do_grow(const struct pfs_alloc_ctx *ctx, int fd,
+		   const struct pfs_plan *plan, const struct stat *st)
+{
+	struct pfs_grow_how how = do_how(ctx);
+	bool zeroed;
+	int ret = pfs_backing_grow(fd, plan, st, &how, &zeroed);
+
+	do_account(ctx, fd, plan, zeroed, ret);
+	return ret;
 }
 
 int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
@@ -101,14 +162,11 @@ int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 	ret = pfs_policy_resize(st.st_size, size, &plan);
 	if (ret < 0)
 		goto out_unlock;
-	if (plan.kind == PFS_PLAN_GROW) {
-		ret = pfs_backing_grow(fd, &plan, &st,
-				       ctx->eng ? &ctx->eng->caps : NULL,
-				       ctx->privileged);
-		do_account(ctx, fd, &plan, ret);
-	} else {
+	/* Exempted paths grow sparsely, as on the backing filesystem. */
+	if (plan.kind == PFS_PLAN_GROW && !do_exempt(ctx, fd))
+		ret = do_grow(ctx, fd, &plan, &st);
+	else
 		ret = pfs_backing_truncate(fd, size);
-	}
 	pfs_dbg("resize %lld -> %lld: %d", (long long)st.st_size,
 		(long long)size, ret);
 out_unlock:
@@ -117,19 +175,78 @@ out_unlock:
 }
 
 int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
-			off_t len)
+			off_t len, const struct pfs_alloc_ctx *ctx)
 {
+	enum pfs_punch_action act;
+	struct pfs_grow_how how;
 	struct stat st;
 	int ret;
 
 	ret = pfs_policy_check_range(off, len);
 	if (ret < 0)
 		return ret;
+	act = pfs_policy_fallocate_mode(mode, do_rules(ctx)->punch);
+	if (act != PFS_FALLOC_PASS && do_exempt(ctx, fd))
+		act = PFS_FALLOC_PASS;
+	if (act == PFS_FALLOC_DENY)
+		return -EOPNOTSUPP;
+
 	pthread_rwlock_wrlock(&inode->size_lock);
-	if (fstat(fd, &st) == -1)
+	if (fstat(fd, &st) == -1) {
 		ret = pfs_neg_errno();
-	else
+		goto out_unlock;
+	}
+	switch (act) {
+	case PFS_FALLOC_ZERO:
+		/* The range reads as zeros, as after a punch, but stays
+		 * allocated: a mapped store into it cannot fault. */
+		ret = pfs_backing_zero_range(fd, off, len, st.st_size);
+		break;
+	case PFS_FALLOC_INSERT:
+		how = do_how(ctx);
+		ret = pfs_backing_insert_range(fd, off, len, &st, &how);
+		if (ret < 0) {
+			char detail[96];
+
+			snprintf(detail, sizeof(detail),
+				 " at %lld (+%lld bytes)", (long long)off,
+				 (long long)len);
+			do_refused(ctx, fd, -ret, "inserting into", detail);
+		}
+		break;
+	default:
 		ret = pfs_backing_fallocate(fd, mode, off, len, st.st_size);
+		break;
+	}
+out_unlock:
+	pthread_rwlock_unlock(&inode->size_lock);
+	return ret;
+}
+
+int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
+			 const struct pfs_alloc_ctx *ctx)
+{
+	struct pfs_grow_how how = do_how(ctx);
+	unsigned long long filled = 0;
+	struct stat st;
+	int ret = 0;
+
+	if (do_rules(ctx)->holes == PFS_HOLES_KEEP)
+		return 0;
+	pthread_rwlock_wrlock(&inode->size_lock);
+	if (fstat(fd, &st) == -1) {
+		ret = pfs_neg_errno();
+		goto out_unlock;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0 || do_exempt(ctx, fd))
+		goto out_unlock;
+	ret = pfs_backing_fill_holes(fd, &st, &how, &filled);
+	if (ret < 0)
+		do_refused(ctx, fd, -ret, "opening",
+			   " for writing (it has holes, filling them failed)");
+	else if (filled && ctx->eng)
+		atomic_fetch_add(&ctx->eng->stats.holes_filled, filled);
+out_unlock:
 	pthread_rwlock_unlock(&inode->size_lock);
 	return ret;
 }
@@ -169,12 +286,11 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 		pthread_rwlock_wrlock(&inode->size_lock);
 		exclusive = true;
 	}
+	if (x->plan.kind == PFS_PLAN_GROW && do_exempt(ctx, fd))
+		x->plan.kind = PFS_PLAN_NONE;
 	if (x->plan.kind == PFS_PLAN_NONE)
 		return 0;
-	ret = pfs_backing_grow(fd, &x->plan, &x->st,
-			       ctx->eng ? &ctx->eng->caps : NULL,
-			       ctx->privileged);
-	do_account(ctx, fd, &x->plan, ret);
+	ret = do_grow(ctx, fd, &x->plan, &x->st);
 	if (ret == 0)
 		return 0;
 	pfs_dbg("extend %llu at %lld refused: %d", (unsigned long long)len,

@@ -7,9 +7,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <linux/magic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
@@ -112,8 +117,8 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 
 /* Free space the caller may use, in f_frsize blocks. */
 static int do_free_blocks(int fd, const struct stat *st,
-			  const struct pfs_caps *caps, bool privileged,
-			  uint64_t *blocks, uint64_t *block_size)
+			  const struct pfs_grow_how *how, uint64_t *blocks,
+			  uint64_t *block_size)
 {
 	struct statvfs sv;
 	uint64_t reserved = 0;
@@ -121,13 +126,13 @@ static int do_free_blocks(int fd, const struct stat *st,
 	if (fstatvfs(fd, &sv) == -1)
 		return pfs_neg_errno();
 	*block_size = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
-	if (!privileged) {
+	if (!how->privileged) {
 		*blocks = sv.f_bavail;
 		return 0;
 	}
 	/* Root may dip into the root reserve, not into ext4's own. */
-	if (caps && caps->dev == st->st_dev)
-		reserved = caps->reserved_bytes / *block_size;
+	if (how->caps && how->caps->dev == st->st_dev)
+		reserved = how->caps->reserved_bytes / *block_size;
 	*blocks = sv.f_bfree > reserved ? sv.f_bfree - reserved : 0;
 	return 0;
 }
@@ -149,14 +154,58 @@ int pfs_backing_settle(int fd, off_t size)
 	return pfs_backing_truncate(fd, size);
 }
 
-int pfs_backing_grow(int fd, const struct pfs_plan *plan,
-		     const struct stat *st, const struct pfs_caps *caps,
-		     bool privileged)
+/*
+ * Zeros, for writing over ranges where fallocate is missing.  Never
+ * written, so it stays in .bss: reading it maps the shared zero page.
+ */
+static char zeros[1 << 20];
+
+/* pwrite zeros over [off, off + len), in large chunks.  0 or -errno. */
+static int do_write_zeros(int fd, off_t off, off_t len)
 {
+	while (len > 0) {
+		size_t n = len < (off_t)sizeof(zeros) ? (size_t)len :
+							sizeof(zeros);
+		ssize_t w = pwrite(fd, zeros, n, off);
+
+		if (w < 0)
+			return pfs_neg_errno();
+		if (w == 0)
+			return -EIO;
+		off += w;
+		len -= w;
+	}
+	return 0;
+}
+
+/* Would an allocation of len bytes fit?  0, -ENOSPC or -errno. */
+static int do_precheck(int fd, const struct stat *st, off_t size, off_t len,
+		       uint64_t allocated, const struct pfs_grow_how *how)
+{
+	struct pfs_plan plan = {
+		.kind = PFS_PLAN_GROW,
+		.alloc_off = size,
+		.alloc_len = len,
+	};
 	uint64_t free_blocks = 0, block_size = 0;
+	int ret = do_free_blocks(fd, st, how, &free_blocks, &block_size);
+
+	if (ret < 0)
+		return ret;
+	if (!pfs_policy_may_fit(&plan, size, allocated, free_blocks,
+				block_size))
+		return -ENOSPC;
+	return 0;
+}
+
+int pfs_backing_grow(int fd, const struct pfs_plan *plan,
+		     const struct stat *st, const struct pfs_grow_how *how,
+		     bool *zeroed)
+{
 	int mode = plan->keep_size ? FALLOC_FL_KEEP_SIZE : 0;
 	int ret, err;
 
+	*zeroed = false;
 	if (plan->kind != PFS_PLAN_GROW)
 		return 0;
 
@@ -166,14 +215,10 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	 * extent block it added), and fills the disk for everyone while it
 	 * runs, so requests that would not fit must not reach it.
 	 */
-	ret = do_free_blocks(fd, st, caps, privileged, &free_blocks,
-			     &block_size);
+	ret = do_precheck(fd, st, st->st_size, plan->alloc_len,
+			  (uint64_t)st->st_blocks * 512, how);
 	if (ret < 0)
 		return ret;
-	if (!pfs_policy_may_fit(plan, st->st_size,
-				(uint64_t)st->st_blocks * 512, free_blocks,
-				block_size))
-		return -ENOSPC;
 
 	/* Step 2: the real allocation. */
 	if (fallocate(fd, mode, plan->alloc_off, plan->alloc_len) == 0)
@@ -181,9 +226,26 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	err = errno;
 
 	/*
-	 * Step 3: undo partial work.  ext4 raises i_size as it allocates, so
-	 * a failed mode-0 fallocate can leave the file larger; the truncate
-	 * back to the old size also frees whatever was allocated past it.
+	 * Step 3: no fallocate here (ext2, some network filesystems):
+	 * writing zeros takes the space just as surely.  The range lies past
+	 * end-of-file, so no data is overwritten.  EOPNOTSUPP is the only
+	 * answer that means "not supported"; it is not remembered, because
+	 * a backing tree can hold mounts of several kinds.
+	 */
+	if (err == EOPNOTSUPP && how->zero_fallback) {
+		ret = do_write_zeros(fd, plan->alloc_off, plan->alloc_len);
+		if (ret == 0) {
+			*zeroed = true;
+			return 0;
+		}
+		err = -ret;
+	}
+
+	/*
+	 * Step 4: undo partial work.  ext4 raises i_size as it allocates,
+	 * and zeros written raise it too, so a failure can leave the file
+	 * larger; the truncate back to the old size also frees whatever was
+	 * allocated past it.
 	 */
 	if (pfs_backing_truncate(fd, st->st_size) < 0)
 		pfs_err("cannot restore size %lld after failed allocation: %m",
@@ -192,6 +254,225 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	if (err == ENOSYS)
 		err = EOPNOTSUPP;
 	return -err;
+}
+
+/* A byte range. */
+struct do_range {
+	off_t off;
+	off_t len;
+};
+
+/* A growable list of ranges. */
+struct do_ranges {
+	struct do_range *r;
+	size_t n, cap;
+	off_t bytes;		/* sum of the lengths */
+};
+
+static int do_ranges_add(struct do_ranges *l, off_t off, off_t len)
+{
+	if (len <= 0)
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		struct do_range *r = realloc(l->r, cap * sizeof(*r));
+
+		if (!r)
+			return -ENOMEM;
+		l->r = r;
+		l->cap = cap;
+	}
+	l->r[l->n++] = (struct do_range){ off, len };
+	l->bytes += len;
+	return 0;
+}
+
+/*
+ * The holes inside [0, size) by FIEMAP, where unwritten (preallocated) and
+ * delayed-allocation extents count as allocated -- unlike SEEK_HOLE, which
+ * reports unwritten extents as holes on ext4, XFS and tmpfs.  *shared: some
+ * extent is shared with another file.  -EOPNOTSUPP when there is no FIEMAP.
+ */
+static int do_scan_fiemap(int fd, off_t size, struct do_ranges *holes,
+			  bool *shared)
+{
+	enum { N = 64 };
+	union {
+		struct fiemap fm;
+		char buf[sizeof(struct fiemap) +
+			 N * sizeof(struct fiemap_extent)];
+	} u;
+	off_t pos = 0;
+	bool last = false;
+	int ret;
+
+	*shared = false;
+	while (pos < size && !last) {
+		memset(&u.fm, 0, sizeof(u.fm));
+		u.fm.fm_start = (uint64_t)pos;
+		u.fm.fm_length = (uint64_t)(size - pos);
+		u.fm.fm_extent_count = N;
+		if (ioctl(fd, FS_IOC_FIEMAP, &u.fm) == -1) {
+			ret = pfs_neg_errno();
+			return ret == -ENOTTY ? -EOPNOTSUPP : ret;
+		}
+		if (u.fm.fm_mapped_extents == 0)
+			break;
+		for (unsigned int i = 0; i < u.fm.fm_mapped_extents; i++) {
+			const struct fiemap_extent *e = &u.fm.fm_extents[i];
+			off_t start = (off_t)e->fe_logical;
+
+			if (start > pos) {
+				ret = do_ranges_add(holes, pos,
+						    (start < size ? start :
+								    size) - pos);
+				if (ret < 0)
+					return ret;
+			}
+			if (e->fe_flags & FIEMAP_EXTENT_SHARED)
+				*shared = true;
+			if (start + (off_t)e->fe_length > pos)
+				pos = start + (off_t)e->fe_length;
+			if (e->fe_flags & FIEMAP_EXTENT_LAST)
+				last = true;
+		}
+	}
+	if (pos < size)
+		return do_ranges_add(holes, pos, size - pos);
+	return 0;
+}
+
+/*
+ * Without FIEMAP (tmpfs): SEEK_DATA/SEEK_HOLE.  They report preallocated
+ * pages as holes too, so a file whose blocks already cover its size is
+ * taken as allocated without looking.
+ */
+static int do_scan_seek(int fd, const struct stat *st, struct do_ranges *holes)
+{
+	off_t pos = 0, size = st->st_size;
+
+	if ((off_t)st->st_blocks * 512 >= size)
+		return 0;
+	while (pos < size) {
+		off_t data = lseek(fd, pos, SEEK_DATA);
+		int ret;
+
+		if (data == -1) {
+			if (errno != ENXIO)
+				return pfs_neg_errno();
+			data = size;	/* no data after pos: a hole to the end */
+		}
+		ret = do_ranges_add(holes, pos, (data < size ? data : size) - pos);
+		if (ret < 0 || data >= size)
+			return ret;
+		pos = lseek(fd, data, SEEK_HOLE);
+		if (pos == -1)
+			return pfs_neg_errno();
+	}
+	return 0;
+}
+
+int pfs_backing_fill_holes(int fd, const struct stat *st,
+			   const struct pfs_grow_how *how,
+			   unsigned long long *filled)
+{
+	struct do_ranges holes = { 0 };
+	bool shared = false;
+	size_t done = 0;
+	int ret;
+
+	*filled = 0;
+	if (st->st_size == 0)
+		return 0;
+	ret = do_scan_fiemap(fd, st->st_size, &holes, &shared);
+	if (ret == -EOPNOTSUPP) {
+		holes.n = 0;
+		holes.bytes = 0;
+		ret = do_scan_seek(fd, st, &holes);
+	}
+	if (ret < 0 || (holes.n == 0 && !shared))
+		goto out_free;
+
+	/* The same pre-check as for growth: refuse before touching. */
+	if (holes.n) {
+		ret = do_precheck(fd, st, 0, holes.bytes, 0, how);
+		if (ret < 0)
+			goto out_free;
+	}
+	for (done = 0; done < holes.n; done++) {
+		const struct do_range *h = &holes.r[done];
+
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, h->off, h->len) == 0)
+			continue;
+		ret = pfs_neg_errno();
+		/* Inside the size a hole reads as zeros: writing zeros
+		 * there changes no data. */
+		if (ret == -EOPNOTSUPP && how->zero_fallback)
+			ret = do_write_zeros(fd, h->off, h->len);
+		if (ret < 0)
+			goto out_undo;
+	}
+	/*
+	 * Shared extents (XFS reflink, btrfs) need new space at the first
+	 * overwrite: unshare them now, while an error can still be returned.
+	 */
+	if (shared &&
+	    fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, st->st_size) == -1) {
+		ret = pfs_neg_errno();
+		goto out_undo;
+	}
+	*filled = holes.n;
+	ret = 0;
+	goto out_free;
+
+out_undo:
+	/*
+	 * Put the holes back, the one that failed part-way included.  Where
+	 * the backing store cannot punch (ext2), the zeros stay: the data
+	 * is the same, only the allocation differs.
+	 */
+	for (size_t i = 0; i <= done && i < holes.n; i++)
+		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			  holes.r[i].off, holes.r[i].len);
+	if (ret == -ENOSYS)
+		ret = -EOPNOTSUPP;
+out_free:
+	free(holes.r);
+	return ret;
+}
+
+int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size)
+{
+	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off,
+		      len) == 0)
+		return 0;
+	if (errno != EOPNOTSUPP)
+		return pfs_neg_errno();
+	/* tmpfs has no ZERO_RANGE: write the zeros (nothing past EOF). */
+	if (off >= size)
+		return 0;
+	return do_write_zeros(fd, off, len < size - off ? len : size - off);
+}
+
+int pfs_backing_insert_range(int fd, off_t off, off_t len,
+			     const struct stat *st,
+			     const struct pfs_grow_how *how)
+{
+	int ret;
+
+	/* The file grows by len: the same pre-check as any growth. */
+	ret = do_precheck(fd, st, st->st_size, len,
+			  (uint64_t)st->st_blocks * 512, how);
+	if (ret < 0)
+		return ret;
+	if (fallocate(fd, FALLOC_FL_INSERT_RANGE, off, len) == -1)
+		return pfs_neg_errno();
+	if (fallocate(fd, 0, off, len) == 0)
+		return 0;
+	ret = pfs_neg_errno();
+	if (fallocate(fd, FALLOC_FL_COLLAPSE_RANGE, off, len) == -1)
+		pfs_err("cannot collapse an inserted range again: %m");
+	return ret == -ENOSYS ? -EOPNOTSUPP : ret;
 }
 
 int pfs_backing_fallocate(int fd, int mode, off_t off, off_t len,

@@ -31,6 +31,12 @@ enum {
 	KEY_ALLOW_OTHER,
 	KEY_DEFAULT_PERMISSIONS,
 	KEY_NO_DEFAULT_PERMISSIONS,
+	KEY_HOLES,
+	KEY_PUNCH,
+	KEY_FALLBACK,
+	KEY_ALLOW_COW,
+	KEY_NO_ALLOW_COW,
+	KEY_SPARSE,
 	KEY_DISCARD,
 };
 
@@ -53,6 +59,12 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
 	FUSE_OPT_KEY("default_permissions", KEY_DEFAULT_PERMISSIONS),
 	FUSE_OPT_KEY("no_default_permissions", KEY_NO_DEFAULT_PERMISSIONS),
+	FUSE_OPT_KEY("holes=", KEY_HOLES),
+	FUSE_OPT_KEY("punch_hole=", KEY_PUNCH),
+	FUSE_OPT_KEY("fallback=", KEY_FALLBACK),
+	FUSE_OPT_KEY("allow_cow", KEY_ALLOW_COW),
+	FUSE_OPT_KEY("no_allow_cow", KEY_NO_ALLOW_COW),
+	FUSE_OPT_KEY("sparse=", KEY_SPARSE),
 	/* mount(8), fstab and systemd words: meaningless to the daemon. */
 	FUSE_OPT_KEY("defaults", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -95,6 +107,54 @@ static const char *do_value(const char *arg)
 	const char *eq = strchr(arg, '=');
 
 	return eq ? eq + 1 : "";
+}
+
+/*
+ * value of "name=value" among `words` (NULL-terminated): its index, or -1
+ * after complaining with the list of valid words.
+ */
+static int do_word(struct parse_state *ps, const char *arg,
+		   const char *const *words)
+{
+	const char *v = do_value(arg);
+	char list[128] = "";
+
+	for (int i = 0; words[i]; i++) {
+		if (!strcmp(v, words[i]))
+			return i;
+		snprintf(list + strlen(list), sizeof(list) - strlen(list),
+			 "%s%s", i ? "|" : "", words[i]);
+	}
+	do_complain(ps, "bad value in '%s' (one of %s)", arg, list);
+	return -1;
+}
+
+/* sparse=GLOB[:GLOB...], possibly given several times: append each glob. */
+static int do_add_sparse(struct parse_state *ps, const char *arg)
+{
+	struct pfs_rules *r = &ps->cfg->rules;
+	const char *v = do_value(arg);
+	char *copy = strdup(v), *save = NULL;
+
+	if (!copy)
+		return -1;
+	if (!*v)
+		do_complain(ps, "bad value in '%s' (GLOB[:GLOB...])", arg);
+	for (char *g = strtok_r(copy, ":", &save); g;
+	     g = strtok_r(NULL, ":", &save)) {
+		char **n = realloc(r->sparse, (r->nsparse + 1) * sizeof(*n));
+
+		if (!n || !(n[r->nsparse] = strdup(g))) {
+			if (n)
+				r->sparse = n;
+			free(copy);
+			return -1;
+		}
+		r->sparse = n;
+		r->nsparse++;
+	}
+	free(copy);
+	return 0;
 }
 
 static int do_opt_proc(void *data, const char *arg, int key,
@@ -177,6 +237,38 @@ static int do_opt_proc(void *data, const char *arg, int key,
 		cfg->no_default_permissions = true;
 		cfg->default_permissions = false;
 		return 0;
+	case KEY_HOLES: {
+		static const char *const w[] = { "fill", "keep", NULL };
+		int i = do_word(ps, arg, w);
+
+		if (i >= 0)
+			cfg->rules.holes = (enum pfs_holes)i;
+		return 0;
+	}
+	case KEY_PUNCH: {
+		static const char *const w[] = { "zero", "allow", "deny", NULL };
+		int i = do_word(ps, arg, w);
+
+		if (i >= 0)
+			cfg->rules.punch = (enum pfs_punch)i;
+		return 0;
+	}
+	case KEY_FALLBACK: {
+		static const char *const w[] = { "zero", "refuse", NULL };
+		int i = do_word(ps, arg, w);
+
+		if (i >= 0)
+			cfg->rules.fallback = (enum pfs_fallback)i;
+		return 0;
+	}
+	case KEY_ALLOW_COW:
+		cfg->rules.allow_cow = true;
+		return 0;
+	case KEY_NO_ALLOW_COW:
+		cfg->rules.allow_cow = false;
+		return 0;
+	case KEY_SPARSE:
+		return do_add_sparse(ps, arg) == 0 ? 0 : -1;
 	case KEY_DISCARD:
 		return 0;
 	case FUSE_OPT_KEY_OPT:
@@ -257,6 +349,11 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 
 void pfs_config_free(struct pfs_config *cfg)
 {
+	for (size_t i = 0; i < cfg->rules.nsparse; i++)
+		free(cfg->rules.sparse[i]);
+	free(cfg->rules.sparse);
+	cfg->rules.sparse = NULL;
+	cfg->rules.nsparse = 0;
 	free(cfg->source);
 	free(cfg->mountpoint);
 	cfg->source = NULL;
@@ -288,6 +385,21 @@ void pfs_config_usage(const char *progname)
 	       "    -o timeout=SECONDS     attribute and entry cache timeout (default 1)\n"
 	       "    -o max_threads=N       upper limit of worker threads\n"
 	       "    -o clone_fd            one /dev/fuse descriptor per worker thread\n"
+	       "    -o holes=fill|keep     opening a file for writing first allocates\n"
+	       "                           the holes inside it (fill, the default)\n"
+	       "    -o punch_hole=zero|allow|deny\n"
+	       "                           a hole punch zeroes the range and keeps it\n"
+	       "                           allocated (zero, the default), passes\n"
+	       "                           through (allow) or fails (deny)\n"
+	       "    -o fallback=zero|refuse\n"
+	       "                           without fallocate, grow by writing zeros\n"
+	       "                           (zero, the default) or fail (refuse)\n"
+	       "    -o allow_cow           mount on a copy-on-write filesystem (btrfs,\n"
+	       "                           bcachefs, zfs), where stores may still fail\n"
+	       "    -o sparse=GLOB[:GLOB...]\n"
+	       "                           paths (from the mount root) left to behave\n"
+	       "                           like the backing filesystem; a glob without\n"
+	       "                           '/' matches the base name in any directory\n"
 	       "    -o no_default_permissions\n"
 	       "                           with allow_other, do not turn on\n"
 	       "                           default_permissions (it is on by default)\n"

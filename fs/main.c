@@ -125,33 +125,43 @@ static int do_check_mountpoint(const char *mnt)
 }
 
 /* What preallocfs guarantees on a backing store with these caps. */
-static const char *do_guarantee(const struct pfs_caps *caps)
+static const char *do_guarantee(const struct pfs_caps *caps,
+				const struct pfs_rules *rules)
 {
-	if (!caps->fallocate_known)
-		return "unknown: fallocate could not be probed (no O_TMPFILE); "
-		       "each growth finds out";
-	if (!caps->fallocate)
-		return "none: growth is refused with EOPNOTSUPP (no fallocate)";
 	if (caps->cow)
-		return "partial: growth is allocated, but overwrites on a "
-		       "copy-on-write filesystem may still need new space";
+		return rules->allow_cow ?
+			       "partial: growth is allocated, but overwrites on a "
+			       "copy-on-write filesystem may still need new space" :
+			       "none: copy-on-write filesystem, the mount is refused "
+			       "unless -o allow_cow";
+	if (caps->fallocate_known && !caps->fallocate)
+		return rules->fallback == PFS_FALLBACK_ZERO ?
+			       "full, by writing zeros (no fallocate): every growth "
+			       "is written out as zero blocks, or refused with "
+			       "ENOSPC/EDQUOT" :
+			       "none: growth is refused with EOPNOTSUPP "
+			       "(no fallocate, fallback=refuse)";
+	if (!caps->fallocate_known)
+		return "probably full: fallocate could not be probed (no "
+		       "O_TMPFILE); each growth finds out";
 	return "full: every growth is allocated when the size changes, or "
 	       "refused with ENOSPC/EDQUOT, and later stores into it cannot "
 	       "fail for lack of space";
 }
 
-static void do_log_caps(const char *source, const struct pfs_caps *caps)
+static void do_log_caps(const char *source, const struct pfs_caps *caps,
+			const struct pfs_rules *rules)
 {
 	pfs_info("backing %s: %s, fallocate %s; guarantee %s", source,
 		 caps->fs_name,
 		 !caps->fallocate_known ? "not probed" :
 		 caps->fallocate	 ? "works" :
 					   "not supported",
-		 do_guarantee(caps));
+		 do_guarantee(caps, rules));
 }
 
 /* --check BACKING: what the backing store supports, without mounting. */
-static int do_check(const char *source)
+static int do_check(const char *source, const struct pfs_rules *rules)
 {
 	struct pfs_caps caps;
 	struct statvfs sv;
@@ -180,7 +190,7 @@ static int do_check(const char *source)
 	if (caps.reserved_bytes)
 		printf(" (of which %llu kept back by ext4 even from root)",
 		       caps.reserved_bytes);
-	printf("\nguarantee:      %s\n", do_guarantee(&caps));
+	printf("\nguarantee:      %s\n", do_guarantee(&caps, rules));
 	return 0;
 }
 
@@ -247,7 +257,8 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	}
 	if (cfg.check || cfg.stats) {
-		ret = cfg.check ? do_check(cfg.source) : do_stats(cfg.source);
+		ret = cfg.check ? do_check(cfg.source, &cfg.rules) :
+				  do_stats(cfg.source);
 		goto out_free_args;
 	}
 	pfs_debug = cfg.debug;
@@ -272,7 +283,18 @@ int main(int argc, char *argv[])
 		pfs_warn("cannot probe backing %s", cfg.source);
 	/* findmnt shows the backing directory as the source. */
 	abs_source = realpath(cfg.source, NULL);
-	pfs_engine_init(&fs.eng, abs_source ? abs_source : cfg.source);
+	pfs_engine_init(&fs.eng, abs_source ? abs_source : cfg.source,
+			&cfg.rules);
+	/*
+	 * On a copy-on-write filesystem every overwrite may need new space,
+	 * which no preallocation can provide: refuse unless told otherwise.
+	 */
+	if (fs.eng.caps.cow && !cfg.rules.allow_cow) {
+		fprintf(stderr,
+			"preallocfs: backing '%s' is %s, a copy-on-write filesystem: stores into allocated ranges may still fail there; mount with -o allow_cow to accept that\n",
+			cfg.source, fs.eng.caps.fs_name);
+		goto out_close_root;
+	}
 	if ((!cfg.has_fsname &&
 	     do_add_opt(&args, "fsname", abs_source ? abs_source : cfg.source)) ||
 	    (!cfg.has_subtype && do_add_opt(&args, "subtype", "preallocfs"))) {
@@ -298,7 +320,12 @@ int main(int argc, char *argv[])
 		goto out_destroy_session;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
 		goto out_remove_handlers;
-	do_log_caps(cfg.source, &fs.eng.caps);
+	do_log_caps(cfg.source, &fs.eng.caps, &cfg.rules);
+	if (fs.eng.caps.cow)
+		pfs_warn("allow_cow: on %s, growth is allocated but overwrites "
+			 "(also of allocated ranges) may fail with ENOSPC, and "
+			 "mapped stores may still raise SIGBUS",
+			 fs.eng.caps.fs_name);
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
 		goto out_unmount;

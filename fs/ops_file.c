@@ -122,6 +122,21 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
+	/*
+	 * holes=fill: a file opened for writing gets its holes allocated
+	 * now, while open() can still report ENOSPC; a mapped store into a
+	 * hole could only fault later.
+	 */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
+		int ret = pfs_alloc_fill_holes(inode, fd, &ctx);
+
+		if (ret < 0) {
+			close(fd);
+			fuse_reply_err(req, -ret);
+			return;
+		}
+	}
 	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
 		close(fd);
@@ -214,9 +229,11 @@ void pfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync,
 void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 		   off_t len, struct fuse_file_info *fi)
 {
+	struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
+
 	fuse_reply_err(req, -pfs_alloc_fallocate(pfs_inode(req, ino),
 						 pfs_file(fi)->fd, mode, off,
-						 len));
+						 len, &ctx));
 }
 
 void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,

@@ -3,7 +3,10 @@
  * The preallocation policy (see pfs_policy.h): pure functions only.
  */
 #include <errno.h>
+#include <fnmatch.h>
+#include <linux/falloc.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pfs_policy.h"
 
@@ -85,4 +88,50 @@ bool pfs_policy_may_fit(const struct pfs_plan *plan, off_t size,
 		return true;
 	return need + need / PFS_META_PER_BLOCKS + PFS_META_SLACK <=
 	       free_blocks;
+}
+
+bool pfs_policy_exempt(const struct pfs_rules *r, const char *relpath)
+{
+	const char *base;
+
+	if (!r || r->nsparse == 0)
+		return false;
+	while (*relpath == '/')
+		relpath++;
+	base = strrchr(relpath, '/');
+	base = base ? base + 1 : relpath;
+	for (size_t i = 0; i < r->nsparse; i++) {
+		const char *glob = r->sparse[i];
+
+		while (*glob == '/')
+			glob++;
+		if (strchr(glob, '/')) {
+			if (fnmatch(glob, relpath, FNM_PATHNAME) == 0)
+				return true;
+		} else if (fnmatch(glob, base, 0) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+enum pfs_punch_action pfs_policy_fallocate_mode(int mode,
+						enum pfs_punch punch)
+{
+	if (mode & FALLOC_FL_PUNCH_HOLE) {
+		switch (punch) {
+		case PFS_PUNCH_ALLOW:
+			return PFS_FALLOC_PASS;
+		case PFS_PUNCH_DENY:
+			return PFS_FALLOC_DENY;
+		case PFS_PUNCH_ZERO:
+			break;
+		}
+		return PFS_FALLOC_ZERO;
+	}
+	/* INSERT_RANGE opens a hole by design: it must be allocated. */
+	if (mode & FALLOC_FL_INSERT_RANGE)
+		return PFS_FALLOC_INSERT;
+	/* mode 0, KEEP_SIZE, ZERO_RANGE, COLLAPSE, UNSHARE keep their meaning */
+	return PFS_FALLOC_PASS;
 }

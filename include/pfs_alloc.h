@@ -27,11 +27,16 @@ struct pfs_engine {
 	struct pfs_caps caps;		/* probed before the mount; read-only */
 	struct pfs_stats stats;		/* atomics */
 	struct pfs_ratelimit log_rl;	/* lines about refused growths */
-	const char *root_path;		/* backing root, for log lines; read-only */
+	const char *root_path;		/* backing root, for paths; read-only */
+	const struct pfs_rules *rules;	/* the mount's options; read-only */
 };
 
-/* Set up the counters and the log rate limit (caps are probed apart). */
-void pfs_engine_init(struct pfs_engine *eng, const char *root_path);
+/*
+ * Set up the counters and the log rate limit (caps are probed apart).
+ * root_path and rules must outlive the engine.
+ */
+void pfs_engine_init(struct pfs_engine *eng, const char *root_path,
+		     const struct pfs_rules *rules);
 
 /* Who asks, and the engine: input to every allocation. */
 struct pfs_alloc_ctx {
@@ -43,9 +48,21 @@ struct pfs_alloc_ctx {
 int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 		     const struct pfs_alloc_ctx *ctx);
 
-/* fallocate(mode, off, len) asked for by the kernel. */
+/*
+ * fallocate(mode, off, len) asked for by the kernel, under the punch_hole=
+ * rule: a punch becomes zeroing (or is refused), an inserted range is
+ * allocated.
+ */
 int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
-			off_t len);
+			off_t len, const struct pfs_alloc_ctx *ctx);
+
+/*
+ * A regular file was opened for writing: under holes=fill, allocate the
+ * holes inside it (and unshare reflinked extents) before the open succeeds.
+ * 0, or -errno (ENOSPC...) with the file unchanged.
+ */
+int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
+			 const struct pfs_alloc_ctx *ctx);
 
 /*
  * A write-like request (write, copy_file_range) of len bytes at off:

@@ -38,15 +38,51 @@ struct pfs_caps {
 /* Probe the filesystem that holds dirfd.  0 or -errno. */
 int pfs_backing_probe(int dirfd, struct pfs_caps *caps);
 
+/* How an allocation may be carried out. */
+struct pfs_grow_how {
+	const struct pfs_caps *caps;	/* may be NULL */
+	bool privileged;		/* may use root-reserved blocks */
+	bool zero_fallback;		/* no fallocate: write zeros instead */
+};
+
 /*
  * Run a GROW plan on fd, whose state before the request is *st.  A
  * privileged caller may use the root-reserved blocks (the pre-check then
- * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  caps may
- * be NULL.  0, or -errno with the file as in *st.
+ * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  Where
+ * fallocate is not supported and how->zero_fallback is set, zeros are
+ * written over the range instead (*zeroed tells; the size then already
+ * covers the range, also for keep_size plans).  0, or -errno with the file
+ * as in *st.
  */
 int pfs_backing_grow(int fd, const struct pfs_plan *plan,
-		     const struct stat *st, const struct pfs_caps *caps,
-		     bool privileged);
+		     const struct stat *st, const struct pfs_grow_how *how,
+		     bool *zeroed);
+
+/*
+ * Allocate every hole inside the size of fd (state *st), and unshare
+ * extents shared with other files (reflinks), so no store inside the file
+ * can need new space.  On failure the holes filled here are punched again
+ * (where the backing store can punch) and -errno is returned.  *filled gets
+ * the number of holes allocated.
+ */
+int pfs_backing_fill_holes(int fd, const struct stat *st,
+			   const struct pfs_grow_how *how,
+			   unsigned long long *filled);
+
+/*
+ * Make [off, off + len) read as zeros while keeping it allocated (what a
+ * hole punch becomes): FALLOC_FL_ZERO_RANGE, or zeros written where the
+ * backing store lacks it.  size: the file size (nothing past it changes).
+ */
+int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size);
+
+/*
+ * FALLOC_FL_INSERT_RANGE, then allocate the inserted range; if that fails
+ * the insert is collapsed again.  0 or -errno (file unchanged).
+ */
+int pfs_backing_insert_range(int fd, off_t off, off_t len,
+			     const struct stat *st,
+			     const struct pfs_grow_how *how);
 
 /*
  * After a request that ran a keep_size GROW plan did less than planned: set

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "pfs_fuse.h"
+#include "pfs_policy.h"
 
 struct pfs_config {
 	char *source;		/* BACKING directory (first positional) */
@@ -36,6 +37,7 @@ struct pfs_config {
 	 */
 	bool default_permissions;
 	bool no_default_permissions;
+	struct pfs_rules rules;	/* holes=, punch_hole=, fallback=, allow_cow, sparse= */
 };
 
 /*

@@ -70,4 +70,51 @@ bool pfs_policy_may_fit(const struct pfs_plan *plan, off_t size,
 /* A byte range given by the kernel: 0, -EINVAL or -EFBIG. */
 int pfs_policy_check_range(off_t off, off_t len);
 
+/* -o holes=: what an open for writing does with existing holes. */
+enum pfs_holes {
+	PFS_HOLES_FILL,		/* allocate them first (default) */
+	PFS_HOLES_KEEP,		/* leave them */
+};
+
+/* -o punch_hole=: what a FALLOC_FL_PUNCH_HOLE request becomes. */
+enum pfs_punch {
+	PFS_PUNCH_ZERO,		/* zero the range, keep it allocated (default) */
+	PFS_PUNCH_ALLOW,	/* pass through: a hole appears */
+	PFS_PUNCH_DENY,		/* refuse with EOPNOTSUPP */
+};
+
+/* -o fallback=: growth on a backing store without fallocate. */
+enum pfs_fallback {
+	PFS_FALLBACK_ZERO,	/* write zero blocks over the range (default) */
+	PFS_FALLBACK_REFUSE,	/* fail with EOPNOTSUPP */
+};
+
+/* The rules of one mount, from its options; read-only once mounted. */
+struct pfs_rules {
+	enum pfs_holes holes;
+	enum pfs_punch punch;
+	enum pfs_fallback fallback;
+	bool allow_cow;		/* mount on a copy-on-write filesystem */
+	char **sparse;		/* -o sparse= globs: exempt paths */
+	size_t nsparse;
+};
+
+/*
+ * Is relpath (inside the mount, with or without a leading '/') exempted by
+ * a sparse= glob?  A glob without '/' matches the base name in any
+ * directory; one with '/' matches the whole path (fnmatch FNM_PATHNAME).
+ */
+bool pfs_policy_exempt(const struct pfs_rules *r, const char *relpath);
+
+/* What to do with a fallocate mode under the punch_hole= rule. */
+enum pfs_punch_action {
+	PFS_FALLOC_PASS,	/* hand the mode to the backing store */
+	PFS_FALLOC_ZERO,	/* zero the range instead, keep it allocated */
+	PFS_FALLOC_DENY,	/* refuse with EOPNOTSUPP */
+	PFS_FALLOC_INSERT,	/* insert, then allocate the inserted range */
+};
+
+enum pfs_punch_action pfs_policy_fallocate_mode(int mode,
+						enum pfs_punch punch);
+
 #endif /* PFS_POLICY_H */

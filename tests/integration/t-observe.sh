@@ -62,13 +62,21 @@ mk_fs ext2 64M "$T/ext2"
 out=$("$PFS_BIN" --check "$T/ext2")
 echo "$out"
 check "--check ext2: no fallocate" grep -q '^fallocate: *not supported' <<<"$out"
-check "--check ext2: no guarantee" grep -q '^guarantee: *none' <<<"$out"
+check "--check ext2: full, by writing zeros" \
+	grep -q '^guarantee: *full, by writing zeros' <<<"$out"
+out=$("$PFS_BIN" --check -o fallback=refuse "$T/ext2")
+check "--check ext2 with fallback=refuse: no guarantee" \
+	grep -q '^guarantee: *none' <<<"$out"
 
 if command -v mkfs.btrfs >/dev/null; then
 	mk_fs btrfs 256M "$T/btrfs"
 	out=$("$PFS_BIN" --check "$T/btrfs")
 	check "--check btrfs: copy-on-write" grep -q '^copy-on-write: *yes' <<<"$out"
-	check "--check btrfs: partial guarantee" grep -q '^guarantee: *partial' <<<"$out"
+	check "--check btrfs: refused without allow_cow" \
+		grep -q '^guarantee: *none: copy-on-write' <<<"$out"
+	out=$("$PFS_BIN" --check -o allow_cow "$T/btrfs")
+	check "--check btrfs with allow_cow: partial guarantee" \
+		grep -q '^guarantee: *partial' <<<"$out"
 fi
 
 # Bad input: one line, non-zero status.

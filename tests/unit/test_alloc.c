@@ -181,6 +181,55 @@ static void test_write_past_eof(void)
 	pfs_inode_forget(&table, in, 1);
 }
 
+static void test_fill_holes(void)
+{
+	struct pfs_rules keep = { .holes = PFS_HOLES_KEEP };
+	struct pfs_engine eng = { .rules = &keep, .root_path = dir };
+	struct pfs_alloc_ctx keep_ctx = { .eng = &eng };
+	char buf[4096];
+	struct stat st;
+	int fd;
+	struct pfs_inode *in = do_file("holes", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	if (do_unallocated(fd) < 0) {
+		fprintf(stderr, "FIEMAP unsupported here: hole test skipped\n");
+		close(fd);
+		pfs_inode_forget(&table, in, 1);
+		return;
+	}
+	/* data, a 1 MiB hole, data: made natively, behind the engine */
+	memset(buf, 'd', sizeof(buf));
+	CU_ASSERT_EQUAL(pwrite(fd, buf, sizeof(buf), 0), 4096);
+	CU_ASSERT_EQUAL(pwrite(fd, buf, sizeof(buf), 1 << 20), 4096);
+	CU_ASSERT_TRUE(do_unallocated(fd) > 0);
+
+	/* holes=keep leaves it sparse */
+	CU_ASSERT_EQUAL(pfs_alloc_fill_holes(in, fd, &keep_ctx), 0);
+	CU_ASSERT_TRUE(do_unallocated(fd) > 0);
+
+	/* holes=fill (the default) allocates the hole, data unchanged */
+	CU_ASSERT_EQUAL(pfs_alloc_fill_holes(in, fd, &ctx), 0);
+	CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, (1 << 20) + 4096);
+	CU_ASSERT_EQUAL(pread(fd, buf, 1, 4096), 1);
+	CU_ASSERT_EQUAL(buf[0], 0);
+	CU_ASSERT_EQUAL(pread(fd, buf, 1, 1 << 20), 1);
+	CU_ASSERT_EQUAL(buf[0], 'd');
+
+	/* a punch becomes zeroing: reads zeros, stays allocated */
+	CU_ASSERT_EQUAL(pfs_alloc_fallocate(in, fd,
+					    FALLOC_FL_PUNCH_HOLE |
+						    FALLOC_FL_KEEP_SIZE,
+					    0, 4096, &ctx), 0);
+	CU_ASSERT_EQUAL(pread(fd, buf, 1, 0), 1);
+	CU_ASSERT_EQUAL(buf[0], 0);
+	CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
 /* The race: truncaters and writers on one file at once. */
 enum { RACE_SPAN = 2 << 20, RACE_ROUNDS = 3000 };
 
@@ -258,6 +307,8 @@ int pfs_register_alloc_suite(void)
 	       !CU_add_test(s, "refusal changes nothing",
 			    test_refusal_changes_nothing) ||
 	       !CU_add_test(s, "write past EOF", test_write_past_eof) ||
+	       !CU_add_test(s, "holes filled at open, punch zeroes",
+			    test_fill_holes) ||
 	       !CU_add_test(s, "racing size changes leave no hole",
 			    test_race_leaves_no_hole);
 }

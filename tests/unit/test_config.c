@@ -213,6 +213,59 @@ static void test_default_permissions(void)
 	do_done(&p);
 }
 
+static void test_rules(void)
+{
+	struct parsed p;
+
+	/* defaults */
+	do_parse(&p, "/s", "/m", NULL);
+	CU_ASSERT_EQUAL(p.cfg.rules.holes, PFS_HOLES_FILL);
+	CU_ASSERT_EQUAL(p.cfg.rules.punch, PFS_PUNCH_ZERO);
+	CU_ASSERT_EQUAL(p.cfg.rules.fallback, PFS_FALLBACK_ZERO);
+	CU_ASSERT_FALSE(p.cfg.rules.allow_cow);
+	CU_ASSERT_EQUAL(p.cfg.rules.nsparse, 0);
+	do_done(&p);
+
+	do_parse(&p, "-o", "holes=keep,punch_hole=deny,fallback=refuse,allow_cow",
+		 "-o", "sparse=*.img:vm/*.raw", "-o", "sparse=dl/*", "/s", "/m",
+		 NULL);
+	CU_ASSERT_EQUAL(p.ret, 0);
+	CU_ASSERT_EQUAL(p.cfg.rules.holes, PFS_HOLES_KEEP);
+	CU_ASSERT_EQUAL(p.cfg.rules.punch, PFS_PUNCH_DENY);
+	CU_ASSERT_EQUAL(p.cfg.rules.fallback, PFS_FALLBACK_REFUSE);
+	CU_ASSERT_TRUE(p.cfg.rules.allow_cow);
+	/* sparse= accumulates over several options */
+	CU_ASSERT_EQUAL_FATAL(p.cfg.rules.nsparse, 3);
+	CU_ASSERT_STRING_EQUAL(p.cfg.rules.sparse[0], "*.img");
+	CU_ASSERT_STRING_EQUAL(p.cfg.rules.sparse[1], "vm/*.raw");
+	CU_ASSERT_STRING_EQUAL(p.cfg.rules.sparse[2], "dl/*");
+	/* ours, not libfuse's */
+	CU_ASSERT_FALSE(do_left_has(&p, "holes"));
+	CU_ASSERT_FALSE(do_left_has(&p, "sparse"));
+	CU_ASSERT_FALSE(do_left_has(&p, "allow_cow"));
+	do_done(&p);
+
+	do_parse(&p, "-o", "allow_cow,no_allow_cow,punch_hole=allow", "/s",
+		 "/m", NULL);
+	CU_ASSERT_FALSE(p.cfg.rules.allow_cow);
+	CU_ASSERT_EQUAL(p.cfg.rules.punch, PFS_PUNCH_ALLOW);
+	do_done(&p);
+
+	/* bad values name the option and the valid words */
+	do_parse(&p, "-o", "holes=maybe", "/s", "/m", NULL);
+	CU_ASSERT_EQUAL(p.ret, -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.err, "holes=maybe"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.err, "fill|keep"));
+	do_done(&p);
+	do_parse(&p, "-o", "punch_hole=,fallback=x,sparse=", "/s", "/m",
+		 NULL);
+	CU_ASSERT_EQUAL(p.ret, -1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.err, "punch_hole="));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.err, "fallback=x"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(p.err, "sparse="));
+	do_done(&p);
+}
+
 int pfs_register_config_suite(void)
 {
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -224,6 +277,8 @@ int pfs_register_config_suite(void)
 	       !CU_add_test(s, "positionals", test_positionals) ||
 	       !CU_add_test(s, "default_permissions with allow_other",
 			    test_default_permissions) ||
+	       !CU_add_test(s, "holes, punch_hole, fallback, allow_cow, sparse",
+			    test_rules) ||
 	       !CU_add_test(s, "pass-through and fstab words",
 			    test_passthrough_and_fstab_words);
 }

@@ -2,6 +2,7 @@
 /* Table-driven tests of the pure preallocation policy. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <linux/falloc.h>
 #include <stdint.h>
 
 #include "pfs_policy.h"
@@ -151,6 +152,68 @@ static void test_check_range(void)
 	CU_ASSERT_EQUAL(pfs_policy_check_range(0, -1), -EINVAL);
 }
 
+static void test_exempt(void)
+{
+	char *globs[] = { "*.img", "downloads/*", "/vm/disk?.raw" };
+	struct pfs_rules r = { .sparse = globs, .nsparse = 3 };
+	static const struct {
+		const char *path;
+		bool exempt;
+	} rows[] = {
+		/* no '/': the base name, in any directory */
+		{ "/a.img", true },
+		{ "/deep/er/b.img", true },
+		{ "b.img", true },
+		{ "/a.img.bak", false },
+		{ "/img", false },
+		/* with '/': the whole path from the mount root */
+		{ "/downloads/x.iso", true },
+		{ "downloads/x.iso", true },
+		{ "/downloads/sub/x.iso", false },
+		{ "/other/downloads/x.iso", false },
+		{ "/vm/disk1.raw", true },
+		{ "/vm/disk10.raw", false },
+		{ "/data/db", false },
+	};
+	struct pfs_rules none = { 0 };
+
+	for (size_t i = 0; i < PFS_ARRAY_SIZE(rows); i++)
+		CU_ASSERT_EQUAL(pfs_policy_exempt(&r, rows[i].path),
+				rows[i].exempt);
+	/* no globs, or no rules: nothing is exempt */
+	CU_ASSERT_FALSE(pfs_policy_exempt(&none, "/a.img"));
+	CU_ASSERT_FALSE(pfs_policy_exempt(NULL, "/a.img"));
+}
+
+static void test_fallocate_mode(void)
+{
+	static const struct {
+		int mode;
+		enum pfs_punch rule;
+		enum pfs_punch_action act;
+	} rows[] = {
+		{ FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PFS_PUNCH_ZERO,
+		  PFS_FALLOC_ZERO },
+		{ FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PFS_PUNCH_ALLOW,
+		  PFS_FALLOC_PASS },
+		{ FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, PFS_PUNCH_DENY,
+		  PFS_FALLOC_DENY },
+		{ FALLOC_FL_INSERT_RANGE, PFS_PUNCH_ZERO, PFS_FALLOC_INSERT },
+		{ FALLOC_FL_INSERT_RANGE, PFS_PUNCH_ALLOW, PFS_FALLOC_INSERT },
+		/* the rest keep their meaning under every rule */
+		{ 0, PFS_PUNCH_DENY, PFS_FALLOC_PASS },
+		{ FALLOC_FL_KEEP_SIZE, PFS_PUNCH_ZERO, PFS_FALLOC_PASS },
+		{ FALLOC_FL_ZERO_RANGE, PFS_PUNCH_DENY, PFS_FALLOC_PASS },
+		{ FALLOC_FL_COLLAPSE_RANGE, PFS_PUNCH_ZERO, PFS_FALLOC_PASS },
+		{ FALLOC_FL_UNSHARE_RANGE, PFS_PUNCH_ZERO, PFS_FALLOC_PASS },
+	};
+
+	for (size_t i = 0; i < PFS_ARRAY_SIZE(rows); i++)
+		CU_ASSERT_EQUAL(pfs_policy_fallocate_mode(rows[i].mode,
+							  rows[i].rule),
+				rows[i].act);
+}
+
 int pfs_register_policy_suite(void)
 {
 	CU_pSuite s = CU_add_suite("policy", NULL, NULL);
@@ -158,5 +221,7 @@ int pfs_register_policy_suite(void)
 	return !s || !CU_add_test(s, "resize", test_resize) ||
 	       !CU_add_test(s, "extend", test_extend) ||
 	       !CU_add_test(s, "may_fit", test_may_fit) ||
-	       !CU_add_test(s, "check_range", test_check_range);
+	       !CU_add_test(s, "check_range", test_check_range) ||
+	       !CU_add_test(s, "sparse= exemption", test_exempt) ||
+	       !CU_add_test(s, "fallocate modes", test_fallocate_mode);
 }
