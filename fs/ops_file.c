@@ -83,6 +83,20 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	ret = pfd == -1 ? pfs_neg_errno() : pfs_do_entry(req, pfd, &e);
 	if (ret < 0)
 		goto out_close;
+	/*
+	 * O_CREAT without O_EXCL may open an existing file, holes and all:
+	 * the same rule as open() (a new, empty file costs one fstat).
+	 */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
+
+		ret = pfs_alloc_fill_holes(pfs_inode(req, e.ino), fd, &ctx);
+		if (ret < 0) {
+			pfs_inode_forget(&pfs_fs(req)->table,
+					 pfs_inode(req, e.ino), 1);
+			goto out_close;
+		}
+	}
 	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
 		ret = -ENOMEM;
