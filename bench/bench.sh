@@ -17,10 +17,17 @@ bin=$build/fs/preallocfs
 T=$(mktemp -d /tmp/pfs-bench.XXXXXX)
 loop=
 pid=
+# Runs on every exit; each step must run even if another failed (no set -e
+# here: a failing step would abort the rest of the trap).
 cleanup()
 {
+	set +e
 	mountpoint -q "$T/mnt" && umount "$T/mnt"
-	[ -n "$pid" ] && wait "$pid" 2>/dev/null
+	# The daemon detached (not our child): wait for it by polling.
+	for _ in $(seq 50); do
+		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
 	mountpoint -q "$T/fs" && umount "$T/fs"
 	[ -n "$loop" ] && losetup -d "$loop"
 	rm -rf "$T"
