@@ -241,9 +241,12 @@ int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 	if (!S_ISREG(st.st_mode) || st.st_size == 0 || do_exempt(ctx, fd))
 		goto out_unlock;
 	ret = pfs_backing_fill_holes(fd, &st, &how, &filled);
+	if (ret == 0 && filled)
+		ret = 1;	/* the allocation changed: st_blocks is stale */
 	if (ret < 0)
 		do_refused(ctx, fd, -ret, "opening",
-			   " for writing (it has holes, filling them failed)");
+			   " for writing (allocating its holes or unsharing "
+			   "its reflinked extents failed)");
 	else if (filled && ctx->eng)
 		atomic_fetch_add(&ctx->eng->stats.holes_filled, filled);
 out_unlock:

@@ -290,11 +290,12 @@ static int do_ranges_add(struct do_ranges *l, off_t off, off_t len)
 /*
  * The holes inside [0, size) by FIEMAP, where unwritten (preallocated) and
  * delayed-allocation extents count as allocated -- unlike SEEK_HOLE, which
- * reports unwritten extents as holes on ext4, XFS and tmpfs.  *shared: some
- * extent is shared with another file.  -EOPNOTSUPP when there is no FIEMAP.
+ * reports unwritten extents as holes on ext4, XFS and tmpfs.  *shared: the
+ * bytes of extents shared with another file (reflinks), which need new
+ * space to be unshared.  -EOPNOTSUPP when there is no FIEMAP.
  */
 static int do_scan_fiemap(int fd, off_t size, struct do_ranges *holes,
-			  bool *shared)
+			  off_t *shared)
 {
 	enum { N = 64 };
 	union {
@@ -306,7 +307,7 @@ static int do_scan_fiemap(int fd, off_t size, struct do_ranges *holes,
 	bool last = false;
 	int ret;
 
-	*shared = false;
+	*shared = 0;
 	while (pos < size && !last) {
 		memset(&u.fm, 0, sizeof(u.fm));
 		u.fm.fm_start = (uint64_t)pos;
@@ -330,7 +331,7 @@ static int do_scan_fiemap(int fd, off_t size, struct do_ranges *holes,
 					return ret;
 			}
 			if (e->fe_flags & FIEMAP_EXTENT_SHARED)
-				*shared = true;
+				*shared += (off_t)e->fe_length;
 			if (start + (off_t)e->fe_length > pos)
 				pos = start + (off_t)e->fe_length;
 			if (e->fe_flags & FIEMAP_EXTENT_LAST)
@@ -377,7 +378,7 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 			   unsigned long long *filled)
 {
 	struct do_ranges holes = { 0 };
-	bool shared = false;
+	off_t shared = 0;
 	size_t done = 0;
 	int ret;
 
@@ -390,15 +391,17 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 		holes.bytes = 0;
 		ret = do_scan_seek(fd, st, &holes);
 	}
-	if (ret < 0 || (holes.n == 0 && !shared))
+	if (ret < 0 || (holes.n == 0 && shared == 0))
 		goto out_free;
 
-	/* The same pre-check as for growth: refuse before touching. */
-	if (holes.n) {
-		ret = do_precheck(fd, st, 0, holes.bytes, 0, how);
-		if (ret < 0)
-			goto out_free;
-	}
+	/*
+	 * The same pre-check as for growth, over the holes and the shared
+	 * extents together: refuse before touching anything, because an
+	 * unshare that fails part-way cannot be shared back.
+	 */
+	ret = do_precheck(fd, st, 0, holes.bytes + shared, 0, how);
+	if (ret < 0)
+		goto out_free;
 	for (done = 0; done < holes.n; done++) {
 		const struct do_range *h = &holes.r[done];
 
@@ -413,11 +416,14 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 			goto out_undo;
 	}
 	/*
-	 * Shared extents (XFS reflink, btrfs) need new space at the first
+	 * Shared extents (XFS reflink) need new space at the first
 	 * overwrite: unshare them now, while an error can still be returned.
+	 * Where unsharing is not supported (btrfs, mounted with allow_cow)
+	 * the weaker copy-on-write guarantee is what was accepted.
 	 */
 	if (shared &&
-	    fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, st->st_size) == -1) {
+	    fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, st->st_size) == -1 &&
+	    errno != EOPNOTSUPP) {
 		ret = pfs_neg_errno();
 		goto out_undo;
 	}
@@ -443,15 +449,22 @@ out_free:
 
 int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size)
 {
+	/*
+	 * A punch never changes the size, and past end-of-file there is
+	 * nothing to zero: ZERO_RANGE|KEEP_SIZE there would allocate blocks
+	 * beyond EOF instead.
+	 */
+	if (off >= size)
+		return 0;
+	if (len > size - off)
+		len = size - off;
 	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off,
 		      len) == 0)
 		return 0;
 	if (errno != EOPNOTSUPP)
 		return pfs_neg_errno();
-	/* tmpfs has no ZERO_RANGE: write the zeros (nothing past EOF). */
-	if (off >= size)
-		return 0;
-	return do_write_zeros(fd, off, len < size - off ? len : size - off);
+	/* tmpfs has no ZERO_RANGE: write the zeros. */
+	return do_write_zeros(fd, off, len);
 }
 
 int pfs_backing_insert_range(int fd, off_t off, off_t len,

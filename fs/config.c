@@ -75,6 +75,23 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("nofail", KEY_DISCARD),
 	FUSE_OPT_KEY("_netdev", KEY_DISCARD),
 	FUSE_OPT_KEY("-n", KEY_DISCARD),
+	/*
+	 * Generic VFS words an fstab line may carry that libfuse does not
+	 * know; on a FUSE mount they change nothing (relatime is the
+	 * kernel's default, timestamps are the backing filesystem's).
+	 */
+	FUSE_OPT_KEY("relatime", KEY_DISCARD),
+	FUSE_OPT_KEY("norelatime", KEY_DISCARD),
+	FUSE_OPT_KEY("strictatime", KEY_DISCARD),
+	FUSE_OPT_KEY("nostrictatime", KEY_DISCARD),
+	FUSE_OPT_KEY("lazytime", KEY_DISCARD),
+	FUSE_OPT_KEY("nolazytime", KEY_DISCARD),
+	FUSE_OPT_KEY("diratime", KEY_DISCARD),
+	FUSE_OPT_KEY("nodiratime", KEY_DISCARD),
+	FUSE_OPT_KEY("iversion", KEY_DISCARD),
+	FUSE_OPT_KEY("noiversion", KEY_DISCARD),
+	FUSE_OPT_KEY("silent", KEY_DISCARD),
+	FUSE_OPT_KEY("loud", KEY_DISCARD),
 	FUSE_OPT_END
 };
 
@@ -338,7 +355,9 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 	 */
 	if (cfg->allow_other && !cfg->default_permissions &&
 	    !cfg->no_default_permissions) {
-		if (fuse_opt_add_arg(args, "-odefault_permissions") == -1) {
+		/* At 1, not at the end: args may hold a "--". */
+		if (fuse_opt_insert_arg(args, 1, "-odefault_permissions") ==
+		    -1) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
 		}
@@ -406,6 +425,8 @@ void pfs_config_usage(const char *progname)
 	       "\n"
 	       "ignored, for mount(8), fstab and systemd:\n"
 	       "    defaults auto noauto user nouser users nofail _netdev x-* X-* -n\n"
+	       "    relatime norelatime strictatime nostrictatime lazytime\n"
+	       "    nolazytime diratime nodiratime iversion noiversion silent loud\n"
 	       "\n",
 	       progname, progname, progname);
 }

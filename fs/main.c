@@ -57,7 +57,10 @@ static void do_raise_nofile(void)
 	}
 }
 
-/* Add -o NAME=VALUE with ',' and '\' escaped as fuse_opt expects. */
+/*
+ * Add -o NAME=VALUE with ',' and '\' escaped as fuse_opt expects; at
+ * position 1, because the arguments may end in "-- BACKING MOUNTPOINT".
+ */
 static int do_add_opt(struct fuse_args *args, const char *name,
 		      const char *value)
 {
@@ -74,7 +77,7 @@ static int do_add_opt(struct fuse_args *args, const char *name,
 		*p++ = *v;
 	}
 	*p = '\0';
-	ret = fuse_opt_add_arg(args, opt);
+	ret = fuse_opt_insert_arg(args, 1, opt);
 	free(opt);
 	return ret;
 }
@@ -316,21 +319,26 @@ int main(int argc, char *argv[])
 	se = fuse_session_new(&args, &pfs_ops, sizeof(pfs_ops), &fs);
 	if (!se)
 		goto out_destroy_table;
+	fs.se = se;
 	if (fuse_set_signal_handlers(se) != 0)
 		goto out_destroy_session;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
 		goto out_remove_handlers;
+	/* Returns in the child once the mount is in place. */
+	if (fuse_daemonize(cfg.foreground) != 0)
+		goto out_unmount;
+	/*
+	 * From here on a detached daemon logs to syslog: mount(8) and
+	 * scripts see nothing on stderr from a successful mount.
+	 */
+	if (!cfg.foreground)
+		pfs_log_to_syslog();
 	do_log_caps(cfg.source, &fs.eng.caps, &cfg.rules);
 	if (fs.eng.caps.cow)
 		pfs_warn("allow_cow: on %s, growth is allocated but overwrites "
 			 "(also of allocated ranges) may fail with ENOSPC, and "
 			 "mapped stores may still raise SIGBUS",
 			 fs.eng.caps.fs_name);
-	/* Returns in the child once the mount is in place. */
-	if (fuse_daemonize(cfg.foreground) != 0)
-		goto out_unmount;
-	if (!cfg.foreground)
-		pfs_log_to_syslog();
 
 	ret = do_serve(se, &cfg);
 	/*

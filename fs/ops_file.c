@@ -96,6 +96,9 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 					 pfs_inode(req, e.ino), 1);
 			goto out_close;
 		}
+		/* The reply carries st_blocks: read it after the filling. */
+		if (ret > 0)
+			fstat(fd, &e.attr);
 	}
 	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
@@ -150,6 +153,14 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, -ret);
 			return;
 		}
+		/*
+		 * The kernel's cached st_blocks predates the filling: drop
+		 * the cached attributes (offset -1: attributes only, no page
+		 * cache, so nothing here can wait on this open).
+		 */
+		if (ret > 0)
+			fuse_lowlevel_notify_inval_inode(pfs_fs(req)->se, ino,
+							 -1, 0);
 	}
 	f = do_new_file(req, fd, fi->flags);
 	if (!f) {

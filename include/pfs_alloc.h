@@ -59,7 +59,8 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 /*
  * A regular file was opened for writing: under holes=fill, allocate the
  * holes inside it (and unshare reflinked extents) before the open succeeds.
- * 0, or -errno (ENOSPC...) with the file unchanged.
+ * 0 (nothing to do), 1 (holes allocated: cached attributes are stale), or
+ * -errno (ENOSPC...) with the file unchanged.
  */
 int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 			 const struct pfs_alloc_ctx *ctx);

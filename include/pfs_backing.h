@@ -78,7 +78,10 @@ int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size);
 
 /*
  * FALLOC_FL_INSERT_RANGE, then allocate the inserted range; if that fails
- * the insert is collapsed again.  0 or -errno (file unchanged).
+ * the insert is collapsed again.  0 or -errno (file unchanged).  Linux 6.x
+ * answers INSERT_RANGE (and COLLAPSE, UNSHARE) on a FUSE file with
+ * EOPNOTSUPP itself, without asking the daemon: this runs only for kernels
+ * that forward it (and is tested on the engine directly).
  */
 int pfs_backing_insert_range(int fd, off_t off, off_t len,
 			     const struct stat *st,

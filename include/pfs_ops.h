@@ -21,6 +21,7 @@ struct pfs_fs {
 	struct pfs_inode_table table;
 	struct pfs_engine eng;		/* caps, counters, refusal log */
 	double timeout;			/* attr/entry timeout; read-only */
+	struct fuse_session *se;	/* for notifications; set before the loop */
 	pthread_mutex_t open_lock;	/* guards the list of open handles */
 	struct pfs_handle *open;	/* open files and dirs; open_lock */
 };

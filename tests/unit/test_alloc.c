@@ -209,8 +209,10 @@ static void test_fill_holes(void)
 	CU_ASSERT_TRUE(do_unallocated(fd) > 0);
 
 	/* holes=fill (the default) allocates the hole, data unchanged */
-	CU_ASSERT_EQUAL(pfs_alloc_fill_holes(in, fd, &ctx), 0);
+	CU_ASSERT_EQUAL(pfs_alloc_fill_holes(in, fd, &ctx), 1);
 	CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+	/* a second open finds nothing to do */
+	CU_ASSERT_EQUAL(pfs_alloc_fill_holes(in, fd, &ctx), 0);
 	fstat(fd, &st);
 	CU_ASSERT_EQUAL(st.st_size, (1 << 20) + 4096);
 	CU_ASSERT_EQUAL(pread(fd, buf, 1, 4096), 1);
@@ -226,6 +228,37 @@ static void test_fill_holes(void)
 	CU_ASSERT_EQUAL(pread(fd, buf, 1, 0), 1);
 	CU_ASSERT_EQUAL(buf[0], 0);
 	CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+
+	/* a punch past end-of-file allocates nothing there */
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(pfs_alloc_fallocate(in, fd,
+					    FALLOC_FL_PUNCH_HOLE |
+						    FALLOC_FL_KEEP_SIZE,
+					    st.st_size, 1 << 20, &ctx), 0);
+	{
+		struct stat after;
+
+		fstat(fd, &after);
+		CU_ASSERT_EQUAL(after.st_blocks, st.st_blocks);
+		CU_ASSERT_EQUAL(after.st_size, st.st_size);
+	}
+
+	/*
+	 * INSERT_RANGE (the kernel does not forward it to FUSE daemons
+	 * today; the engine handles it for when it does): the inserted
+	 * range is allocated, the data after it shifted.
+	 */
+	fstat(fd, &st);
+	if (pfs_alloc_fallocate(in, fd, FALLOC_FL_INSERT_RANGE, 0, 65536,
+				&ctx) == 0) {
+		struct stat after;
+
+		fstat(fd, &after);
+		CU_ASSERT_EQUAL(after.st_size, st.st_size + 65536);
+		CU_ASSERT_EQUAL(do_unallocated(fd), 0);
+		CU_ASSERT_EQUAL(pread(fd, buf, 1, (1 << 20) + 65536), 1);
+		CU_ASSERT_EQUAL(buf[0], 'd');
+	}
 	close(fd);
 	pfs_inode_forget(&table, in, 1);
 }

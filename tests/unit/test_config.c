@@ -181,6 +181,14 @@ static void test_passthrough_and_fstab_words(void)
 	CU_ASSERT_FALSE(do_left_has(&p, "X-mount"));
 	do_done(&p);
 
+	/* generic VFS words libfuse does not know are dropped too */
+	do_parse(&p, "-o", "relatime,lazytime,nodiratime", "/s", "/m", NULL);
+	CU_ASSERT_EQUAL(p.ret, 0);
+	CU_ASSERT_FALSE(do_left_has(&p, "relatime"));
+	CU_ASSERT_FALSE(do_left_has(&p, "lazytime"));
+	CU_ASSERT_FALSE(do_left_has(&p, "nodiratime"));
+	do_done(&p);
+
 	/* an unknown word is left for libfuse, which rejects it */
 	do_parse(&p, "-o", "bogus_option", "/s", "/m", NULL);
 	CU_ASSERT_EQUAL(p.ret, 0);
@@ -205,6 +213,18 @@ static void test_default_permissions(void)
 	CU_ASSERT_EQUAL(p.ret, 0);
 	CU_ASSERT_FALSE(p.cfg.default_permissions);
 	CU_ASSERT_FALSE(do_left_has(&p, "default_permissions"));
+	do_done(&p);
+
+	/* added before a "--", which ends the options */
+	do_parse(&p, "-o", "allow_other", "--", "/s", "/m", NULL);
+	CU_ASSERT_EQUAL(p.ret, 0);
+	for (int i = 0; i < p.args.argc; i++) {
+		if (!strcmp(p.args.argv[i], "--")) {
+			for (int j = i; j < p.args.argc; j++)
+				CU_ASSERT_PTR_NULL(strstr(p.args.argv[j],
+							  "default_permissions"));
+		}
+	}
 	do_done(&p);
 
 	/* without allow_other nothing is added */
