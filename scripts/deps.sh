@@ -10,6 +10,7 @@ pkgs=(
 	libcunit1-dev					# unit tests
 	e2fsprogs xfsprogs btrfs-progs util-linux	# integration tests
 	systemd						# systemd-analyze
+	groff-base					# man page check
 )
 
 missing=()

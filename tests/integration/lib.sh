@@ -265,3 +265,110 @@ expect_sparse()
 		fail "$1: st_blocks*512 $((b * 512)) >= st_size $s"
 	fi
 }
+
+# --- Helpers for the hole, punch, fallback, copy-on-write and exemption
+# --- tests (t-holes, t-punch, t-fallback, t-cow, t-sparse-exempt,
+# --- t-xfs-tmpfs).
+
+# st_state PATH: "st_size st_blocks", to compare before and after a call
+# that must change nothing.
+st_state()
+{
+	echo "$(size "$1") $(blocks "$1")"
+}
+
+# pfs_counter MOUNTPOINT NAME: one counter of a running mount, from
+# `preallocfs --stats` (empty when the counter does not exist).
+pfs_counter()
+{
+	"$PFS_BIN" --stats "$1" 2>/dev/null | awk -v n="$2" '$1 == n { print $2 }'
+}
+
+# expect_counter DESCRIPTION MOUNTPOINT NAME EXPECTED
+expect_counter()
+{
+	expect_eq "$1 [$3]" "$4" "$(pfs_counter "$2" "$3")"
+}
+
+# expect_holes DESCRIPTION PATH N: pfs_tool holes PATH prints N (FIEMAP
+# where the filesystem has it: preallocated extents are not holes).
+expect_holes()
+{
+	expect_tool "$1" "0 $3" holes "$2"
+}
+
+# fill_fs DESCRIPTION DIR: another process (pfs_tool fill) writes a file in
+# DIR until the filesystem is full.
+fill_fs()
+{
+	local out rc
+	out=$("$PFS_TOOL" fill "$2")
+	rc=$?
+	expect_eq "$1: fill exit status ($out bytes, $(free_kib "$2") KiB left)" \
+		0 "$rc"
+}
+
+_pfs_try_n=0
+# pfs_try_mount BACKING MOUNTPOINT [options...]: start the daemon (-f) for
+# a mount that is expected to be refused.  Returns 0 when the daemon exited
+# by itself without mounting, with TRY_RC its exit status and TRY_ERR its
+# stderr.  If the mount appears anyway it is recorded for the cleanup, and
+# TRY_RC is "mounted" (return 1); a daemon still running after 10 s without
+# a mount is stopped, TRY_RC "timeout" (return 1).
+pfs_try_mount()
+{
+	local backing=$1 mnt=$2 pid err
+	shift 2
+	mkdir -p "$mnt"
+	_pfs_try_n=$((_pfs_try_n + 1))
+	err=$T/try.$_pfs_try_n.err
+	"$PFS_BIN" -f "$@" "$backing" "$mnt" 2>"$err" &
+	pid=$!
+	TRY_RC=
+	for _ in $(seq 100); do
+		if findmnt -rn -M "$mnt" -t fuse.preallocfs >/dev/null 2>&1; then
+			_pfs_pids+=("$pid")
+			_pfs_mounts+=("$mnt")
+			TRY_RC=mounted
+			break
+		fi
+		if ! kill -0 "$pid" 2>/dev/null; then
+			wait "$pid"
+			TRY_RC=$?
+			break
+		fi
+		sleep 0.1
+	done
+	if [ -z "$TRY_RC" ]; then
+		kill -TERM "$pid" 2>/dev/null
+		wait "$pid"
+		TRY_RC=timeout
+	fi
+	TRY_ERR=$(cat "$err")
+	case $TRY_RC in
+	mounted | timeout) return 1 ;;
+	esac
+	return 0
+}
+
+# expect_refused DESCRIPTION BACKING MOUNTPOINT [options...]: the daemon
+# exits non-zero with exactly one line on stderr and nothing mounted.  The
+# line is left in TRY_ERR for further checks.
+expect_refused()
+{
+	local what=$1
+	shift
+	if ! pfs_try_mount "$@"; then
+		fail "$what: expected a refusal, daemon $TRY_RC (stderr: $TRY_ERR)"
+		return 1
+	fi
+	if [ "$TRY_RC" -eq 0 ]; then
+		fail "$what: daemon exited 0 (stderr: $TRY_ERR)"
+		return 1
+	fi
+	echo "ok: $what: exit status $TRY_RC"
+	expect_eq "$what: one line on stderr" 1 "$(printf '%s' "$TRY_ERR" | grep -c '')"
+	if findmnt -rn -M "$2" >/dev/null 2>&1; then
+		fail "$what: something is mounted at $2"
+	fi
+}

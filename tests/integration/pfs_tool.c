@@ -12,9 +12,11 @@
  *                                 --ready FILE: create FILE once the file is
  *                                 grown and mapped; --go FILE: then wait for
  *                                 FILE to exist before the first store.
- *   verify     PATH SIZE [--offset OFF]
+ *   verify     PATH SIZE [--offset OFF] [--pattern-at POFF]
  *                                 read(2) [OFF, OFF+SIZE) and compare it with
- *                                 the pattern
+ *                                 the pattern (of [POFF, POFF+SIZE) when
+ *                                 given: data that was moved by
+ *                                 fallocate INSERT/COLLAPSE_RANGE)
  *   pwrite     PATH OFFSET LEN    one pwrite(2) of the pattern for
  *                                 [OFFSET, OFFSET+LEN) (retried if short)
  *   holes      PATH               number of holes inside [0, st_size)
@@ -23,11 +25,26 @@
  *   copyrange  SRC DST OFF_OUT LEN
  *                                 copy_file_range(2) [0, LEN) of SRC to
  *                                 OFF_OUT of DST (opened O_RDWR|O_CREAT)
+ *   fallocate  PATH MODE OFF LEN  open(O_RDWR) + fallocate(2); MODE is 0 or
+ *                                 a comma-separated list of keep, punch,
+ *                                 collapse, zero, insert, unshare
+ *                                 (FALLOC_FL_KEEP_SIZE, ...)
+ *   punch      PATH OFF LEN       fallocate(PUNCH_HOLE|KEEP_SIZE)
+ *   open       PATH FLAGS         open(2) and close(2); FLAGS is a
+ *                                 comma-separated list of rdonly, wronly,
+ *                                 rdwr, creat, trunc, append
+ *   open-rw    PATH               open PATH rdwr
+ *   zeros      PATH OFF LEN       read(2) [OFF, OFF+LEN) and check that it
+ *                                 is all zero bytes
+ *   shared     PATH               number of FIEMAP extents inside
+ *                                 [0, st_size) flagged FIEMAP_EXTENT_SHARED
+ *   fiemap     PATH               one line per FIEMAP extent: logical
+ *                                 offset, length, flags (hex); for the logs
  *
  * Output on stdout: "ok" (or the number asked for) on success, exit 0; the
  * errno name alone (e.g. "ENOSPC") when a system call fails, exit 1, with the
- * failing call on stderr; "mismatch" from verify, exit 3.  Usage errors exit
- * 2.  Sizes take K, M, G, T suffixes (powers of 1024).
+ * failing call on stderr; "mismatch" from verify and zeros, exit 3.  Usage
+ * errors exit 2.  Sizes take K, M, G, T suffixes (powers of 1024).
  *
  * The pattern: byte at file offset o is byte (o % 8) (little-endian) of the
  * 64-bit word (o / 8 + 1) * 0x9e3779b97f4a7c15.  It is position-dependent and
@@ -70,12 +87,18 @@ static _Noreturn void usage(void)
 		"usage: %s truncate PATH SIZE\n"
 		"       %s ftruncate PATH SIZE\n"
 		"       %s mmapwrite PATH SIZE [--no-truncate] [--msync] [--ready FILE] [--go FILE]\n"
-		"       %s verify PATH SIZE [--offset OFF]\n"
+		"       %s verify PATH SIZE [--offset OFF] [--pattern-at POFF]\n"
 		"       %s pwrite PATH OFFSET LEN\n"
 		"       %s holes PATH\n"
 		"       %s fill DIR\n"
-		"       %s copyrange SRC DST OFF_OUT LEN\n",
-		prog, prog, prog, prog, prog, prog, prog, prog);
+		"       %s copyrange SRC DST OFF_OUT LEN\n"
+		"       %s fallocate PATH MODE OFF LEN\n"
+		"       %s punch PATH OFF LEN\n"
+		"       %s open PATH FLAGS | open-rw PATH\n"
+		"       %s zeros PATH OFF LEN\n"
+		"       %s shared PATH | fiemap PATH\n",
+		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
+		prog, prog, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -294,19 +317,24 @@ static int cmd_mmapwrite(int argc, char **argv)
 static int cmd_verify(int argc, char **argv)
 {
 	uint8_t *buf, *want;
-	off_t off = 0, size, done = 0;
+	off_t off = 0, size, done = 0, poff = -1;
 	const char *path;
 	int fd;
 
-	if (argc != 2 && argc != 4)
+	if (argc < 2)
 		usage();
 	path = argv[0];
 	size = parse_size(argv[1]);
-	if (argc == 4) {
-		if (strcmp(argv[2], "--offset"))
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--offset") && i + 1 < argc)
+			off = parse_size(argv[++i]);
+		else if (!strcmp(argv[i], "--pattern-at") && i + 1 < argc)
+			poff = parse_size(argv[++i]);
+		else
 			usage();
-		off = parse_size(argv[3]);
 	}
+	if (poff < 0)
+		poff = off;
 	buf = malloc(IO_CHUNK);
 	want = malloc(IO_CHUNK);
 	if (!buf || !want)
@@ -328,7 +356,7 @@ static int cmd_verify(int argc, char **argv)
 				(intmax_t)(off + size));
 			return EXIT_MISMATCH;
 		}
-		pattern_fill(want, (uint64_t)(off + done), (size_t)n);
+		pattern_fill(want, (uint64_t)(poff + done), (size_t)n);
 		if (memcmp(buf, want, (size_t)n)) {
 			size_t i = 0;
 
@@ -562,6 +590,253 @@ static int cmd_copyrange(int argc, char **argv)
 	return 0;
 }
 
+/* Names for fallocate(2) mode bits, as the tests spell them. */
+static const struct {
+	const char *name;
+	int bit;
+} falloc_modes[] = {
+	{ "keep", FALLOC_FL_KEEP_SIZE },
+	{ "punch", FALLOC_FL_PUNCH_HOLE },
+	{ "collapse", FALLOC_FL_COLLAPSE_RANGE },
+	{ "zero", FALLOC_FL_ZERO_RANGE },
+	{ "insert", FALLOC_FL_INSERT_RANGE },
+	{ "unshare", FALLOC_FL_UNSHARE_RANGE },
+};
+
+/* "0" or "punch,keep": the mode bits, or exit 2. */
+static int parse_falloc_mode(const char *s)
+{
+	char *copy, *tok, *save = NULL;
+	int mode = 0;
+
+	if (!strcmp(s, "0"))
+		return 0;
+	copy = strdup(s);
+	if (!copy)
+		exit(EXIT_USAGE);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(falloc_modes) / sizeof(falloc_modes[0]);
+		     i++)
+			if (!strcmp(tok, falloc_modes[i].name))
+				break;
+		if (i == sizeof(falloc_modes) / sizeof(falloc_modes[0])) {
+			fprintf(stderr, "%s: bad fallocate mode '%s'\n", prog,
+				tok);
+			exit(EXIT_USAGE);
+		}
+		mode |= falloc_modes[i].bit;
+	}
+	free(copy);
+	return mode;
+}
+
+static int do_fallocate(const char *path, int mode, off_t off, off_t len)
+{
+	int fd = open(path, O_RDWR);
+
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	if (fallocate(fd, mode, off, len) == -1)
+		return sys_fail("fallocate", path, errno);
+	if (close(fd) == -1)
+		return sys_fail("close", path, errno);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_fallocate(int argc, char **argv)
+{
+	if (argc != 4)
+		usage();
+	return do_fallocate(argv[0], parse_falloc_mode(argv[1]),
+			    parse_size(argv[2]), parse_size(argv[3]));
+}
+
+static int cmd_punch(int argc, char **argv)
+{
+	if (argc != 3)
+		usage();
+	return do_fallocate(argv[0], FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+			    parse_size(argv[1]), parse_size(argv[2]));
+}
+
+static int do_open(const char *path, const char *spec)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} names[] = {
+		{ "rdonly", O_RDONLY }, { "wronly", O_WRONLY },
+		{ "rdwr", O_RDWR },	{ "creat", O_CREAT },
+		{ "trunc", O_TRUNC },	{ "append", O_APPEND },
+	};
+	char *copy, *tok, *save = NULL;
+	int flags = 0, fd;
+
+	copy = strdup(spec);
+	if (!copy)
+		exit(EXIT_USAGE);
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(tok, names[i].name))
+				break;
+		if (i == sizeof(names) / sizeof(names[0])) {
+			fprintf(stderr, "%s: bad open flag '%s'\n", prog, tok);
+			exit(EXIT_USAGE);
+		}
+		flags |= names[i].flag;
+	}
+	free(copy);
+	fd = open(path, flags, 0644);
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	if (close(fd) == -1)
+		return sys_fail("close", path, errno);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_open(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return do_open(argv[0], argv[1]);
+}
+
+static int cmd_open_rw(int argc, char **argv)
+{
+	if (argc != 1)
+		usage();
+	return do_open(argv[0], "rdwr");
+}
+
+static int cmd_zeros(int argc, char **argv)
+{
+	off_t off, len, done = 0;
+	uint8_t *buf;
+	int fd;
+
+	if (argc != 3)
+		usage();
+	off = parse_size(argv[1]);
+	len = parse_size(argv[2]);
+	buf = malloc(IO_CHUNK);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	fd = open(argv[0], O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	while (done < len) {
+		size_t want = len - done < IO_CHUNK ? (size_t)(len - done) :
+						      IO_CHUNK;
+		ssize_t n = pread(fd, buf, want, off + done);
+
+		if (n == -1)
+			return sys_fail("pread", argv[0], errno);
+		if (n == 0) {
+			printf("mismatch\n");
+			fprintf(stderr, "%s: zeros %s: file ends at %jd\n",
+				prog, argv[0], (intmax_t)(off + done));
+			return EXIT_MISMATCH;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i]) {
+				printf("mismatch\n");
+				fprintf(stderr, "%s: zeros %s: byte at %jd is 0x%02x\n",
+					prog, argv[0],
+					(intmax_t)(off + done + i), buf[i]);
+				return EXIT_MISMATCH;
+			}
+		}
+		done += n;
+	}
+	close(fd);
+	free(buf);
+	printf("ok\n");
+	return 0;
+}
+
+/*
+ * Walk the FIEMAP extents of PATH inside [0, st_size): count those with
+ * FIEMAP_EXTENT_SHARED, or print each one.
+ */
+static int walk_fiemap(const char *path, bool print, long *shared)
+{
+	enum { NEXT = 64 };
+	struct fiemap *fm;
+	struct stat st;
+	uint64_t pos = 0;
+	bool last = false;
+	int fd;
+
+	*shared = 0;
+	fd = open(path, O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	if (fstat(fd, &st) == -1)
+		return sys_fail("fstat", path, errno);
+	fm = calloc(1, sizeof(*fm) + NEXT * sizeof(struct fiemap_extent));
+	if (!fm)
+		return sys_fail("calloc", path, ENOMEM);
+	while (!last && pos < (uint64_t)st.st_size) {
+		fm->fm_start = pos;
+		fm->fm_length = (uint64_t)st.st_size - pos;
+		fm->fm_flags = FIEMAP_FLAG_SYNC;
+		fm->fm_extent_count = NEXT;
+		if (ioctl(fd, FS_IOC_FIEMAP, fm) == -1)
+			return sys_fail("FS_IOC_FIEMAP", path, errno);
+		if (fm->fm_mapped_extents == 0)
+			break;
+		for (unsigned int i = 0; i < fm->fm_mapped_extents; i++) {
+			struct fiemap_extent *fe = &fm->fm_extents[i];
+
+			if (print)
+				printf("%" PRIu64 " %" PRIu64 " 0x%x\n",
+				       (uint64_t)fe->fe_logical,
+				       (uint64_t)fe->fe_length,
+				       (unsigned int)fe->fe_flags);
+			if (fe->fe_flags & FIEMAP_EXTENT_SHARED)
+				(*shared)++;
+			if (fe->fe_logical + fe->fe_length > pos)
+				pos = fe->fe_logical + fe->fe_length;
+			if (fe->fe_flags & FIEMAP_EXTENT_LAST)
+				last = true;
+		}
+	}
+	free(fm);
+	close(fd);
+	return 0;
+}
+
+static int cmd_shared(int argc, char **argv)
+{
+	long shared;
+	int ret;
+
+	if (argc != 1)
+		usage();
+	ret = walk_fiemap(argv[0], false, &shared);
+	if (ret)
+		return ret;
+	printf("%ld\n", shared);
+	return 0;
+}
+
+static int cmd_fiemap(int argc, char **argv)
+{
+	long shared;
+
+	if (argc != 1)
+		usage();
+	return walk_fiemap(argv[0], true, &shared);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -574,6 +849,13 @@ static const struct {
 	{ "holes", cmd_holes },
 	{ "fill", cmd_fill },
 	{ "copyrange", cmd_copyrange },
+	{ "fallocate", cmd_fallocate },
+	{ "punch", cmd_punch },
+	{ "open", cmd_open },
+	{ "open-rw", cmd_open_rw },
+	{ "zeros", cmd_zeros },
+	{ "shared", cmd_shared },
+	{ "fiemap", cmd_fiemap },
 };
 
 int main(int argc, char **argv)
