@@ -179,6 +179,7 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 {
 	enum pfs_punch_action act;
 	struct pfs_grow_how how;
+	struct pfs_creds creds;
 	struct stat st;
 	int ret;
 
@@ -196,6 +197,7 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 		ret = pfs_neg_errno();
 		goto out_unlock;
 	}
+	pfs_creds_enter_ids(ctx->uid, ctx->gid, &creds);
 	switch (act) {
 	case PFS_FALLOC_ZERO:
 		/* The range reads as zeros, as after a punch, but stays
@@ -218,6 +220,7 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 		ret = pfs_backing_fallocate(fd, mode, off, len, st.st_size);
 		break;
 	}
+	pfs_creds_leave(&creds);
 out_unlock:
 	pthread_rwlock_unlock(&inode->size_lock);
 	return ret;
@@ -228,6 +231,7 @@ int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 {
 	struct pfs_grow_how how = do_how(ctx);
 	unsigned long long filled = 0;
+	struct pfs_creds creds;
 	struct stat st;
 	int ret = 0;
 
@@ -240,7 +244,9 @@ int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0 || do_exempt(ctx, fd))
 		goto out_unlock;
+	pfs_creds_enter_ids(ctx->uid, ctx->gid, &creds);
 	ret = pfs_backing_fill_holes(fd, &st, &how, &filled);
+	pfs_creds_leave(&creds);
 	if (ret == 0 && filled)
 		ret = 1;	/* the allocation changed: st_blocks is stale */
 	if (ret < 0)
@@ -291,11 +297,21 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 	}
 	if (x->plan.kind == PFS_PLAN_GROW && do_exempt(ctx, fd))
 		x->plan.kind = PFS_PLAN_NONE;
+	/*
+	 * A request that makes the file larger allocates (the plan's range,
+	 * or the blocks an appending write takes): as the caller, so the
+	 * root reserve and quotas apply as natively.  Writes inside the file
+	 * allocate nothing and skip the switch.
+	 */
+	if (x->plan.kind == PFS_PLAN_GROW ||
+	    (uint64_t)x->st.st_size < (uint64_t)x->off + len)
+		pfs_creds_enter_ids(ctx->uid, ctx->gid, &x->creds);
 	if (x->plan.kind == PFS_PLAN_NONE)
 		return 0;
 	ret = do_grow(ctx, fd, &x->plan, &x->st);
 	if (ret == 0)
 		return 0;
+	pfs_creds_leave(&x->creds);
 	pfs_dbg("extend %llu at %lld refused: %d", (unsigned long long)len,
 		(long long)x->off, ret);
 out_unlock:
@@ -312,5 +328,6 @@ void pfs_alloc_extend_end(struct pfs_extend *x, int64_t done)
 	if (x->plan.kind == PFS_PLAN_GROW && done != (int64_t)x->len)
 		pfs_backing_settle(x->fd, done > 0 ? x->off + done :
 						     x->st.st_size);
+	pfs_creds_leave(&x->creds);
 	pthread_rwlock_unlock(&x->inode->size_lock);
 }

@@ -4,6 +4,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <linux/capability.h>
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -26,6 +27,24 @@ static int do_setgroups(int n, const gid_t *groups)
 	return syscall(SYS_setgroups, (size_t)n, groups) == 0 ? 0 : -errno;
 }
 
+/* Remove CAP_SYS_RESOURCE from this thread's effective and permitted sets. */
+static int do_drop_sys_resource(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	const int cap = CAP_SYS_RESOURCE;
+
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return -errno;
+	data[cap / 32].effective &= ~(1u << (cap % 32));
+	data[cap / 32].permitted &= ~(1u << (cap % 32));
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		return -errno;
+	return 0;
+}
+
 int pfs_creds_init(void)
 {
 	daemon_is_root = geteuid() == 0;
@@ -36,7 +55,7 @@ int pfs_creds_init(void)
 		daemon_ngroups = 0;
 		return -errno;
 	}
-	return 0;
+	return daemon_is_root ? do_drop_sys_resource() : 0;
 }
 
 int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
@@ -46,6 +65,7 @@ int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
 	int n, ret;
 
 	c->switched = false;
+	c->groups = false;
 	if (!daemon_is_root || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
 	/*
@@ -64,7 +84,19 @@ int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
 	setfsgid(ctx->gid);
 	setfsuid(ctx->uid);
 	c->switched = true;
+	c->groups = true;
 	return 0;
+}
+
+void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c)
+{
+	c->switched = false;
+	c->groups = false;
+	if (!daemon_is_root || (uid == daemon_fsuid && gid == daemon_fsgid))
+		return;
+	setfsgid(gid);
+	setfsuid(uid);
+	c->switched = true;
 }
 
 void pfs_creds_leave(struct pfs_creds *c)
@@ -73,7 +105,8 @@ void pfs_creds_leave(struct pfs_creds *c)
 		return;
 	setfsuid(daemon_fsuid);
 	setfsgid(daemon_fsgid);
-	if (do_setgroups(daemon_ngroups, daemon_groups) < 0)
+	if (c->groups && do_setgroups(daemon_ngroups, daemon_groups) < 0)
 		pfs_err("cannot restore the daemon's groups: %m");
 	c->switched = false;
+	c->groups = false;
 }

@@ -275,7 +275,8 @@ int main(int argc, char *argv[])
 	 */
 	umask(0);
 	if (pfs_creds_init() < 0)
-		pfs_warn("cannot read the daemon's groups");
+		pfs_warn("cannot set up per-caller credentials (groups, "
+			 "CAP_SYS_RESOURCE)");
 
 	root_fd = do_open_source(cfg.source);
 	if (root_fd == -1)

@@ -75,11 +75,17 @@ int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
 int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 		  struct fuse_entry_param *e)
 {
+	struct pfs_inode *dir = pfs_inode(req, parent);
 	int fd;
 
+	/*
+	 * The kernel resolves ".." itself, but nothing may lead above the
+	 * backing root: ".." of the root is the root.
+	 */
+	if (dir->is_root && !strcmp(name, ".."))
+		name = ".";
 	/* O_NOFOLLOW: a symlink is an inode of its own, never followed. */
-	fd = openat(pfs_inode(req, parent)->fd, name,
-		    O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	fd = openat(dir->fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd == -1) {
 		int ret = pfs_neg_errno();
 
@@ -91,10 +97,14 @@ int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 {
+	const struct fuse_ctx *c = fuse_req_ctx(req);
+
 	return (struct pfs_alloc_ctx){
 		.eng = &pfs_fs(req)->eng,
 		/* uid 0 may use the root-reserved blocks, as natively. */
-		.privileged = fuse_req_ctx(req)->uid == 0,
+		.privileged = c->uid == 0,
+		.uid = c->uid,
+		.gid = c->gid,
 	};
 }
 

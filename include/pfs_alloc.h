@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include "pfs_backing.h"
+#include "pfs_creds.h"
 #include "pfs_inode.h"
 #include "pfs_policy.h"
 #include "pfs_stats.h"
@@ -38,10 +39,17 @@ struct pfs_engine {
 void pfs_engine_init(struct pfs_engine *eng, const char *root_path,
 		     const struct pfs_rules *rules);
 
-/* Who asks, and the engine: input to every allocation. */
+/*
+ * Who asks, and the engine: input to every allocation.  Allocations run
+ * with the caller's fsuid/fsgid (extend, fallocate, hole filling switch to
+ * them), so the root reserve and quotas apply as to a native call; resize
+ * runs inside setattr, which has switched to the caller fully already.
+ */
 struct pfs_alloc_ctx {
 	struct pfs_engine *eng;		/* may be NULL (unit tests) */
 	bool privileged;		/* may use root-reserved blocks */
+	uid_t uid;			/* the caller */
+	gid_t gid;
 };
 
 /* truncate/ftruncate of the file behind fd (open for writing) to size. */
@@ -79,6 +87,7 @@ struct pfs_extend {
 	uint64_t len;		/* how much it means to write */
 	struct stat st;		/* the file before the request */
 	struct pfs_plan plan;
+	struct pfs_creds creds;	/* the caller's, while the request allocates */
 };
 
 /* 0 with the lock held, or -errno without it (nothing changed). */

@@ -15,14 +15,21 @@
 #define PFS_CREDS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "pfs_fuse.h"
 
 struct pfs_creds {
-	bool switched;	/* pfs_creds_enter() changed something */
+	bool switched;	/* fsuid/fsgid were changed */
+	bool groups;	/* the supplementary groups were changed too */
 };
 
-/* Remember the daemon's own groups; call once at startup.  0 or -errno. */
+/*
+ * Remember the daemon's own credentials, and drop CAP_SYS_RESOURCE: with
+ * it, a root daemon's allocations would ignore quota limits whoever asked.
+ * Call once at startup, before any thread is made (threads inherit it).
+ * 0 or -errno.
+ */
 int pfs_creds_init(void);
 
 /*
@@ -30,6 +37,13 @@ int pfs_creds_init(void);
  * is not root, or the caller is root).  0, or -errno with nothing changed.
  */
 int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c);
+
+/*
+ * Only fsuid and fsgid, for requests that allocate through an already open
+ * file (no permission check involved, so no groups, and no /proc read):
+ * enough for the root reserve (ext4 checks the fsuid) and for quota.
+ */
+void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c);
 
 /* Back to the daemon's own credentials. */
 void pfs_creds_leave(struct pfs_creds *c);
