@@ -131,22 +131,28 @@ void pfs_inode_table_destroy(struct pfs_inode_table *t)
 	*t = (struct pfs_inode_table){ 0 };
 }
 
+/* The entry for (dev, ino), or NULL.  Table lock held. */
+static struct pfs_inode *do_find(struct pfs_inode_table *t, dev_t dev,
+				 ino_t ino)
+{
+	struct pfs_inode *in = t->buckets[do_hash(dev, ino, t->nbuckets)];
+
+	while (in && (in->ino != ino || in->dev != dev))
+		in = in->next;
+	return in;
+}
+
 struct pfs_inode *pfs_inode_get_ref(struct pfs_inode_table *t, int fd,
 				    const struct stat *st)
 {
 	struct pfs_inode *in, *fresh;
-	size_t b;
 
 	/*
 	 * Look first; allocate (outside the lock) only for an inode the table
 	 * does not have yet.
 	 */
 	pthread_mutex_lock(&t->lock);
-	b = do_hash(st->st_dev, st->st_ino, t->nbuckets);
-	for (in = t->buckets[b]; in; in = in->next) {
-		if (in->ino == st->st_ino && in->dev == st->st_dev)
-			break;
-	}
+	in = do_find(t, st->st_dev, st->st_ino);
 	if (in) {
 		in->nlookup++;
 		pthread_mutex_unlock(&t->lock);
@@ -164,11 +170,7 @@ struct pfs_inode *pfs_inode_get_ref(struct pfs_inode_table *t, int fd,
 
 	/* Someone may have inserted the same inode meanwhile: look again. */
 	pthread_mutex_lock(&t->lock);
-	b = do_hash(st->st_dev, st->st_ino, t->nbuckets);
-	for (in = t->buckets[b]; in; in = in->next) {
-		if (in->ino == st->st_ino && in->dev == st->st_dev)
-			break;
-	}
+	in = do_find(t, st->st_dev, st->st_ino);
 	if (in) {
 		in->nlookup++;
 		pthread_mutex_unlock(&t->lock);

@@ -15,16 +15,33 @@
 #include "pfs_ops.h"
 #include "pfs_stats.h"
 
-/* Reply to a get/list call: the size asked about, or the data. */
-static void do_reply_xattr(fuse_req_t req, size_t size, ssize_t n,
-			   const char *buf)
+/*
+ * get and list share their shape: a size of 0 asks how large the answer
+ * is, otherwise the answer itself, into a buffer of that size.
+ */
+static void do_get_or_list(fuse_req_t req, fuse_ino_t ino, const char *name,
+			   size_t size)
 {
+	char proc[PFS_PROC_PATH_MAX];
+	char *buf = NULL;
+	ssize_t n;
+
+	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
+	if (size) {
+		buf = malloc(size);
+		if (!buf) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+	}
+	n = name ? getxattr(proc, name, buf, size) : listxattr(proc, buf, size);
 	if (n == -1)
 		fuse_reply_err(req, errno);
 	else if (size == 0)
 		fuse_reply_xattr(req, (size_t)n);
 	else
 		fuse_reply_buf(req, buf, (size_t)n);
+	free(buf);
 }
 
 /*
@@ -53,44 +70,15 @@ static void do_reply_stats(fuse_req_t req, size_t size)
 void pfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 		  size_t size)
 {
-	char proc[PFS_PROC_PATH_MAX];
-	char *buf = NULL;
-	ssize_t n;
-
-	if (do_is_stats(ino, name)) {
+	if (do_is_stats(ino, name))
 		do_reply_stats(req, size);
-		return;
-	}
-	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
-	if (size) {
-		buf = malloc(size);
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-	}
-	n = getxattr(proc, name, buf, size);
-	do_reply_xattr(req, size, n, buf);
-	free(buf);
+	else
+		do_get_or_list(req, ino, name, size);
 }
 
 void pfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	char proc[PFS_PROC_PATH_MAX];
-	char *buf = NULL;
-	ssize_t n;
-
-	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
-	if (size) {
-		buf = malloc(size);
-		if (!buf) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-	}
-	n = listxattr(proc, buf, size);
-	do_reply_xattr(req, size, n, buf);
-	free(buf);
+	do_get_or_list(req, ino, NULL, size);
 }
 
 void pfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
