@@ -83,10 +83,10 @@ m.flush()" $D/f'
 measure "create+stat+unlink 5000 files" 'cd $D && for i in $(seq 5000); do : > f$i; done && stat f* >/dev/null && rm -f f*'
 measure "1000 truncate-grow steps of 64 KiB" 'cd $D && : > f && for i in $(seq 1000); do truncate -s $((i*65536)) f; done'
 
-# Memory: the daemon's resident set after the kernel learned 20,000 inodes.
+# Memory: the daemon's resident set after the kernel learned 15,000 inodes.
 mkdir "$T/fs/backing/many"
-(cd "$T/fs/backing/many" && seq 20000 | xargs touch)
+(cd "$T/fs/backing/many" && seq 15000 | xargs touch)
 rss0=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
 ls -l "$T/mnt/many" >/dev/null
 rss1=$(awk '/VmRSS/ { print $2 }' "/proc/$pid/status")
-echo "daemon RSS: $rss0 KiB idle, $rss1 KiB with 20000 inodes known ($(( (rss1 - rss0) * 1024 / 20000 )) bytes per inode)"
+echo "daemon RSS: $rss0 KiB idle, $rss1 KiB with 15000 inodes known ($(( (rss1 - rss0) * 1024 / 15000 )) bytes per inode)"
