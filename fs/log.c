@@ -4,6 +4,7 @@
  * syslog, which the journal picks up on systemd machines.
  */
 #include <stdarg.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "pfs_log.h"
@@ -12,6 +13,11 @@ bool pfs_debug;
 
 static void do_syslog(enum fuse_log_level level, const char *fmt, va_list ap)
 {
+	static const char prefix[] = "preallocfs: ";
+
+	/* syslog names the program already (openlog's ident). */
+	if (!strncmp(fmt, prefix, sizeof(prefix) - 1))
+		fmt += sizeof(prefix) - 1;
 	/* fuse_log levels are syslog priorities. */
 	vsyslog((int)level, fmt, ap);
 }
