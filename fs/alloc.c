@@ -218,6 +218,14 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 		break;
 	default:
 		ret = pfs_backing_fallocate(fd, mode, off, len, st.st_size);
+		if (ret == -ENOSPC || ret == -EDQUOT) {
+			char detail[96];
+
+			snprintf(detail, sizeof(detail),
+				 " at %lld (+%lld bytes, mode 0x%x)",
+				 (long long)off, (long long)len, mode);
+			do_refused(ctx, fd, -ret, "fallocate of", detail);
+		}
 		break;
 	}
 	pfs_creds_leave(&creds);
@@ -298,14 +306,12 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 	if (x->plan.kind == PFS_PLAN_GROW && do_exempt(ctx, fd))
 		x->plan.kind = PFS_PLAN_NONE;
 	/*
-	 * A request that makes the file larger allocates (the plan's range,
-	 * or the blocks an appending write takes): as the caller, so the
-	 * root reserve and quotas apply as natively.  Writes inside the file
-	 * allocate nothing and skip the switch.
+	 * The write may allocate (the plan's range, an append, a hole left
+	 * by holes=keep or made behind the mount's back): it runs as the
+	 * caller, so the root reserve (ext4 checks the fsuid) and quotas
+	 * apply as to a native write.  Two cheap syscalls each way.
 	 */
-	if (x->plan.kind == PFS_PLAN_GROW ||
-	    (uint64_t)x->st.st_size < (uint64_t)x->off + len)
-		pfs_creds_enter_ids(ctx->uid, ctx->gid, &x->creds);
+	pfs_creds_enter_ids(ctx->uid, ctx->gid, &x->creds);
 	if (x->plan.kind == PFS_PLAN_NONE)
 		return 0;
 	ret = do_grow(ctx, fd, &x->plan, &x->st);

@@ -69,11 +69,43 @@ static struct timespec do_time(int valid, int set_flag, int now_flag,
 	return (struct timespec){ .tv_nsec = UTIME_OMIT };
 }
 
+/*
+ * Is this mode change the kernel clearing setuid/setgid after a write,
+ * truncate or chown by someone else (we leave FUSE_CAP_HANDLE_KILLPRIV
+ * off, so the kernel sends it as a plain mode change)?  It only removes
+ * S_ISUID/S_ISGID from the current mode.  Natively the kernel does that with
+ * its own rights; a non-owner's chmod would fail, so it is applied with the
+ * daemon's.  Dropping privilege bits can never grant anything.
+ */
+static bool do_is_kill_priv(struct pfs_inode *inode, mode_t mode)
+{
+	const mode_t priv = S_ISUID | S_ISGID;
+	struct stat st;
+
+	if (pfs_do_getattr(inode, &st) < 0)
+		return false;
+	return (st.st_mode & 07777) != (mode & 07777) &&
+	       (mode & 07777) == (st.st_mode & 07777 & ~priv);
+}
+
+static int do_chmod(struct pfs_inode *inode, struct fuse_file_info *fi,
+		    mode_t mode)
+{
+	char proc[PFS_PROC_PATH_MAX];
+
+	/* fchmod() refuses O_PATH fds; the magic link does not. */
+	pfs_proc_path(proc, inode->fd);
+	if ((fi ? fchmod(pfs_file(fi)->fd, mode) : chmod(proc, mode)) == -1)
+		return pfs_neg_errno();
+	return 0;
+}
+
 void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 int valid, struct fuse_file_info *fi)
 {
 	struct pfs_inode *inode = pfs_inode(req, ino);
-	char proc[PFS_PROC_PATH_MAX];
+	bool kill = (valid & FUSE_SET_ATTR_MODE) &&
+		    do_is_kill_priv(inode, attr->st_mode);
 	struct pfs_creds c;
 	struct stat st;
 	int ret;
@@ -91,14 +123,10 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		if (ret < 0)
 			goto out;
 	}
-	if (valid & FUSE_SET_ATTR_MODE) {
-		/* fchmod() refuses O_PATH fds; the magic link does not. */
-		pfs_proc_path(proc, inode->fd);
-		if ((fi ? fchmod(pfs_file(fi)->fd, attr->st_mode) :
-			  chmod(proc, attr->st_mode)) == -1) {
-			ret = pfs_neg_errno();
+	if ((valid & FUSE_SET_ATTR_MODE) && !kill) {
+		ret = do_chmod(inode, fi, attr->st_mode);
+		if (ret < 0)
 			goto out;
-		}
 	}
 	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		uid_t uid = valid & FUSE_SET_ATTR_UID ? attr->st_uid : (uid_t)-1;
@@ -126,6 +154,12 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	}
 out:
 	pfs_creds_leave(&c);
+	/*
+	 * The kernel's clearing of setuid/setgid comes last, once the rest
+	 * (a truncate, say) succeeded, as in a native setattr.
+	 */
+	if (ret == 0 && kill)
+		ret = do_chmod(inode, fi, attr->st_mode);
 out_reply:
 	/*
 	 * Reply with attributes read after the change: a stale, smaller

@@ -124,17 +124,31 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs_inode *inode = pfs_inode(req, ino);
 	char proc[PFS_PROC_PATH_MAX];
 	bool trunc = fi->flags & O_TRUNC;
+	struct pfs_creds c;
 	struct pfs_file *f;
 	int fd, err;
 
 	pfs_proc_path(proc, inode->fd);
-	/* O_TRUNC changes the size: serialize it like any other change. */
-	if (trunc)
+	/*
+	 * O_TRUNC changes the size: serialize it like any other change, and
+	 * truncate as the caller, so the backing filesystem clears setuid
+	 * and setgid bits as it would for them (the kernel sends no separate
+	 * mode change for an atomic O_TRUNC open).
+	 */
+	if (trunc) {
+		err = -pfs_creds_enter(req, &c);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
 		pthread_rwlock_wrlock(&inode->size_lock);
+	}
 	fd = open(proc, do_backing_flags(fi->flags));
 	err = errno;
-	if (trunc)
+	if (trunc) {
 		pthread_rwlock_unlock(&inode->size_lock);
+		pfs_creds_leave(&c);
+	}
 	if (fd == -1) {
 		fuse_reply_err(req, err);
 		return;

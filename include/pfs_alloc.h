@@ -41,9 +41,10 @@ void pfs_engine_init(struct pfs_engine *eng, const char *root_path,
 
 /*
  * Who asks, and the engine: input to every allocation.  Allocations run
- * with the caller's fsuid/fsgid (extend, fallocate, hole filling switch to
- * them), so the root reserve and quotas apply as to a native call; resize
- * runs inside setattr, which has switched to the caller fully already.
+ * with the caller's fsuid/fsgid (every write and copy, fallocate, hole
+ * filling switch to them), so the root reserve and quotas apply as to a
+ * native call; resize runs inside setattr, which has switched to the caller
+ * fully already.
  */
 struct pfs_alloc_ctx {
 	struct pfs_engine *eng;		/* may be NULL (unit tests) */
