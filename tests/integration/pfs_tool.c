@@ -41,6 +41,53 @@
  *   fiemap     PATH               one line per FIEMAP extent: logical
  *                                 offset, length, flags (hex); for the logs
  *
+ * Namespace and attribute calls, one system call each, for the tests that
+ * compare a caller's rights through the mount with the backing filesystem
+ * (t-users, t-reserve, t-contain).  MODE is octal.
+ *
+ *   mkdir      PATH MODE          mkdir(2)
+ *   mkfifo     PATH MODE          mknod(2) S_IFIFO
+ *   create     PATH MODE          open(O_WRONLY|O_CREAT|O_EXCL, MODE)
+ *   symlink    TARGET PATH        symlink(2)
+ *   link       OLD NEW            link(2)
+ *   rename     OLD NEW            rename(2)
+ *   unlink     PATH | rmdir PATH  unlink(2), rmdir(2)
+ *   chmod      PATH MODE          chmod(2)
+ *   chown      PATH UID GID       lchown(2); -1 leaves one unchanged
+ *   utimes     PATH now|SECONDS   utimensat(2): "now" (NULL times, needs
+ *                                 write access) or both times set to
+ *                                 SECONDS (needs ownership)
+ *   stat       PATH               lstat(2); prints "TYPE MODE UID GID SIZE"
+ *                                 (TYPE reg, dir, lnk, fifo, chr, blk, sock;
+ *                                 MODE the 12 permission bits in octal)
+ *   readlink   PATH               prints the target
+ *   append     PATH LEN           open(O_WRONLY|O_APPEND) + one write(2) of
+ *                                 LEN pattern bytes (continued if short)
+ *   setxattr   PATH NAME LEN      setxattr(2) of a LEN-byte value
+ *   walk       DIR                list DIR (readdir), then lstat every
+ *                                 entry; prints "names N ok K" and, for
+ *                                 failed stats, " ENAME COUNT" per errno
+ *   mkfiles    DIR N              create N empty files f0 ... f(N-1)
+ *   renameloop A B SECONDS        rename(A, B) and back, again and again for
+ *                                 SECONDS; B's entries are counted right
+ *                                 after the first rename and just before the
+ *                                 second.  Ends with A in place; prints
+ *                                 "cycles N grew G" (G: cycles in which B
+ *                                 gained entries while it was there)
+ *   createloop DIR SECONDS        for SECONDS: stat DIR/d, create DIR/d/fI
+ *                                 and DIR/d/../gI (O_EXCL), mkdir and rmdir
+ *                                 DIR/d/xI, stat DIR/d/../../..; prints
+ *                                 "loops N created C" and " ENAME COUNT"
+ *                                 for the failed calls
+ *   byhandle   PATH MOUNTDIR [--drop] REL...
+ *                                 name_to_handle_at(PATH); with --drop,
+ *                                 sync and echo 2 > /proc/sys/vm/drop_caches
+ *                                 (the kernel forgets its inodes); then
+ *                                 open_by_handle_at() on MOUNTDIR and, for
+ *                                 each REL, print "REL TARGET" (the
+ *                                 /proc/self/fd link of openat(fd, REL)) or
+ *                                 "REL ENAME"
+ *
  * Output on stdout: "ok" (or the number asked for) on success, exit 0; the
  * errno name alone (e.g. "ENOSPC") when a system call fails, exit 1, with the
  * failing call on stderr; "mismatch" from verify and zeros, exit 3.  Usage
@@ -55,6 +102,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -70,6 +118,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,9 +145,18 @@ static _Noreturn void usage(void)
 		"       %s punch PATH OFF LEN\n"
 		"       %s open PATH FLAGS | open-rw PATH\n"
 		"       %s zeros PATH OFF LEN\n"
-		"       %s shared PATH | fiemap PATH\n",
+		"       %s shared PATH | fiemap PATH\n"
+		"       %s mkdir|mkfifo|create|chmod PATH MODE\n"
+		"       %s symlink TARGET PATH | link OLD NEW | rename OLD NEW\n"
+		"       %s unlink|rmdir|stat|readlink PATH\n"
+		"       %s chown PATH UID GID | utimes PATH now|SECONDS\n"
+		"       %s append PATH LEN | setxattr PATH NAME LEN\n"
+		"       %s walk DIR | mkfiles DIR N\n"
+		"       %s renameloop A B SECONDS | createloop DIR SECONDS\n"
+		"       %s byhandle PATH MOUNTDIR [--drop] REL...\n",
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
+		prog);
 	exit(EXIT_USAGE);
 }
 
@@ -837,6 +895,498 @@ static int cmd_fiemap(int argc, char **argv)
 	return walk_fiemap(argv[0], true, &shared);
 }
 
+/* ---- Namespace and attribute calls (t-users, t-reserve, t-contain) ---- */
+
+/* "0755", "2775": permission bits in octal, or exit 2. */
+static mode_t parse_mode(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 8);
+	if (errno || end == s || *end != '\0' || v > 07777) {
+		fprintf(stderr, "%s: bad mode '%s'\n", prog, s);
+		exit(EXIT_USAGE);
+	}
+	return (mode_t)v;
+}
+
+/* "1234" or "-1" (unchanged): an id for chown, or exit 2. */
+static unsigned int parse_id(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	if (!strcmp(s, "-1"))
+		return (unsigned int)-1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end != '\0' || *s == '-' || v >= UINT_MAX) {
+		fprintf(stderr, "%s: bad id '%s'\n", prog, s);
+		exit(EXIT_USAGE);
+	}
+	return (unsigned int)v;
+}
+
+/* Print "ok" for a call that returned 0, or report its errno. */
+static int report(int ret, const char *what, const char *path)
+{
+	if (ret == -1)
+		return sys_fail(what, path, errno);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_mkdir(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(mkdir(argv[0], parse_mode(argv[1])), "mkdir", argv[0]);
+}
+
+static int cmd_mkfifo(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(mknod(argv[0], S_IFIFO | parse_mode(argv[1]), 0),
+		      "mknod", argv[0]);
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	int fd;
+
+	if (argc != 2)
+		usage();
+	fd = open(argv[0], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		  parse_mode(argv[1]));
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	return report(close(fd), "close", argv[0]);
+}
+
+static int cmd_symlink(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(symlink(argv[0], argv[1]), "symlink", argv[1]);
+}
+
+static int cmd_link(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(link(argv[0], argv[1]), "link", argv[1]);
+}
+
+static int cmd_rename(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(rename(argv[0], argv[1]), "rename", argv[0]);
+}
+
+static int cmd_unlink(int argc, char **argv)
+{
+	if (argc != 1)
+		usage();
+	return report(unlink(argv[0]), "unlink", argv[0]);
+}
+
+static int cmd_rmdir(int argc, char **argv)
+{
+	if (argc != 1)
+		usage();
+	return report(rmdir(argv[0]), "rmdir", argv[0]);
+}
+
+static int cmd_chmod(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(chmod(argv[0], parse_mode(argv[1])), "chmod", argv[0]);
+}
+
+static int cmd_chown(int argc, char **argv)
+{
+	if (argc != 3)
+		usage();
+	return report(lchown(argv[0], (uid_t)parse_id(argv[1]),
+			     (gid_t)parse_id(argv[2])),
+		      "lchown", argv[0]);
+}
+
+static int cmd_utimes(int argc, char **argv)
+{
+	struct timespec ts[2];
+
+	if (argc != 2)
+		usage();
+	if (!strcmp(argv[1], "now"))
+		return report(utimensat(AT_FDCWD, argv[0], NULL, 0),
+			      "utimensat", argv[0]);
+	ts[0].tv_sec = (time_t)parse_size(argv[1]);
+	ts[0].tv_nsec = 0;
+	ts[1] = ts[0];
+	return report(utimensat(AT_FDCWD, argv[0], ts, 0), "utimensat",
+		      argv[0]);
+}
+
+static const char *type_name(mode_t m)
+{
+	switch (m & S_IFMT) {
+	case S_IFREG: return "reg";
+	case S_IFDIR: return "dir";
+	case S_IFLNK: return "lnk";
+	case S_IFIFO: return "fifo";
+	case S_IFCHR: return "chr";
+	case S_IFBLK: return "blk";
+	case S_IFSOCK: return "sock";
+	default: return "?";
+	}
+}
+
+static int cmd_stat(int argc, char **argv)
+{
+	struct stat st;
+
+	if (argc != 1)
+		usage();
+	if (lstat(argv[0], &st) == -1)
+		return sys_fail("lstat", argv[0], errno);
+	printf("%s %04o %u %u %jd\n", type_name(st.st_mode),
+	       (unsigned int)(st.st_mode & 07777), (unsigned int)st.st_uid,
+	       (unsigned int)st.st_gid, (intmax_t)st.st_size);
+	return 0;
+}
+
+static int cmd_readlink(int argc, char **argv)
+{
+	char buf[PATH_MAX + 1];
+	ssize_t n;
+
+	if (argc != 1)
+		usage();
+	n = readlink(argv[0], buf, sizeof(buf) - 1);
+	if (n == -1)
+		return sys_fail("readlink", argv[0], errno);
+	buf[n] = '\0';
+	printf("%s\n", buf);
+	return 0;
+}
+
+static int cmd_append(int argc, char **argv)
+{
+	off_t len, done = 0;
+	uint8_t *buf;
+	int fd;
+
+	if (argc != 2)
+		usage();
+	len = parse_size(argv[1]);
+	if ((uint64_t)len > SIZE_MAX)
+		usage();
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	pattern_fill(buf, 0, (size_t)len);
+	fd = open(argv[0], O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	while (done < len) {
+		ssize_t n = write(fd, buf + done, (size_t)(len - done));
+
+		if (n == -1) {
+			int err = errno;
+
+			fprintf(stderr, "%s: append %s: failed after %jd of %jd bytes\n",
+				prog, argv[0], (intmax_t)done, (intmax_t)len);
+			return sys_fail("write", argv[0], err);
+		}
+		done += n;
+	}
+	free(buf);
+	return report(close(fd), "close", argv[0]);
+}
+
+static int cmd_setxattr(int argc, char **argv)
+{
+	off_t len;
+	char *val;
+	int ret;
+
+	if (argc != 3)
+		usage();
+	len = parse_size(argv[2]);
+	if (len > 1 << 20)
+		usage();
+	val = malloc(len ? (size_t)len : 1);
+	if (!val)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	memset(val, 'x', (size_t)len);
+	ret = setxattr(argv[0], argv[1], val, (size_t)len, 0);
+	free(val);
+	return report(ret, "setxattr", argv[0]);
+}
+
+/* Failed calls, counted per errno, for the loops below. */
+struct err_counts {
+	long n[256];
+};
+
+static void err_count(struct err_counts *c, int err)
+{
+	c->n[err > 0 && err < 256 ? err : 0]++;
+}
+
+static void err_print(const struct err_counts *c)
+{
+	for (int e = 0; e < 256; e++)
+		if (c->n[e])
+			printf(" %s %ld", e ? errno_name(e) : "E?", c->n[e]);
+	printf("\n");
+}
+
+static int cmd_walk(int argc, char **argv)
+{
+	struct err_counts errs = { { 0 } };
+	char **names = NULL;
+	size_t n = 0, cap = 0, ok = 0;
+	struct dirent *de;
+	DIR *dp;
+
+	if (argc != 1)
+		usage();
+	dp = opendir(argv[0]);
+	if (!dp)
+		return sys_fail("opendir", argv[0], errno);
+	/* All names first (a listing), then the stats (lookups). */
+	for (;;) {
+		errno = 0;
+		de = readdir(dp);
+		if (!de) {
+			if (errno)
+				return sys_fail("readdir", argv[0], errno);
+			break;
+		}
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 1024;
+			names = realloc(names, cap * sizeof(*names));
+			if (!names)
+				return sys_fail("realloc", argv[0], ENOMEM);
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n])
+			return sys_fail("strdup", argv[0], ENOMEM);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+
+		if (fstatat(dirfd(dp), names[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
+			ok++;
+		else
+			err_count(&errs, errno);
+		free(names[i]);
+	}
+	free(names);
+	closedir(dp);
+	printf("names %zu ok %zu", n, ok);
+	err_print(&errs);
+	return 0;
+}
+
+static int cmd_mkfiles(int argc, char **argv)
+{
+	long count;
+	int dfd;
+
+	if (argc != 2)
+		usage();
+	count = (long)parse_size(argv[1]);
+	dfd = open(argv[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd == -1)
+		return sys_fail("open", argv[0], errno);
+	for (long i = 0; i < count; i++) {
+		char name[32];
+		int fd;
+
+		snprintf(name, sizeof(name), "f%ld", i);
+		fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+			    0644);
+		if (fd == -1)
+			return sys_fail("openat", name, errno);
+		close(fd);
+	}
+	close(dfd);
+	printf("ok\n");
+	return 0;
+}
+
+/* Entries in DIR but "." and "..", or -1. */
+static long count_entries(const char *dir)
+{
+	struct dirent *de;
+	long n = 0;
+	DIR *dp = opendir(dir);
+
+	if (!dp)
+		return -1;
+	while ((de = readdir(dp)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	closedir(dp);
+	return n;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int cmd_renameloop(int argc, char **argv)
+{
+	struct timespec pause = { .tv_nsec = 2 * 1000 * 1000 };
+	double end;
+	long cycles = 0, grew = 0;
+
+	if (argc != 3)
+		usage();
+	end = now_seconds() + (double)parse_size(argv[2]);
+	while (now_seconds() < end) {
+		long before, after;
+
+		if (rename(argv[0], argv[1]) == -1)
+			return sys_fail("rename", argv[0], errno);
+		before = count_entries(argv[1]);
+		nanosleep(&pause, NULL);
+		after = count_entries(argv[1]);
+		if (rename(argv[1], argv[0]) == -1)
+			return sys_fail("rename", argv[1], errno);
+		if (after > before)
+			grew++;
+		cycles++;
+		nanosleep(&pause, NULL);
+	}
+	printf("cycles %ld grew %ld\n", cycles, grew);
+	return 0;
+}
+
+static int cmd_createloop(int argc, char **argv)
+{
+	struct err_counts errs = { { 0 } };
+	char path[PATH_MAX];
+	const char *dir;
+	double end;
+	long loops = 0, created = 0;
+	struct stat st;
+
+	if (argc != 2)
+		usage();
+	dir = argv[0];
+	end = now_seconds() + (double)parse_size(argv[1]);
+	for (long i = 0; now_seconds() < end; i++, loops++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/d", dir);
+		if (stat(path, &st) == -1)
+			err_count(&errs, errno);
+		snprintf(path, sizeof(path), "%s/d/f%ld", dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd == -1) {
+			err_count(&errs, errno);
+		} else {
+			close(fd);
+			created++;
+		}
+		snprintf(path, sizeof(path), "%s/d/../g%ld", dir, i);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd == -1) {
+			err_count(&errs, errno);
+		} else {
+			close(fd);
+			created++;
+		}
+		snprintf(path, sizeof(path), "%s/d/x%ld", dir, i);
+		if (mkdir(path, 0755) == -1)
+			err_count(&errs, errno);
+		else if (rmdir(path) == -1)
+			err_count(&errs, errno);
+		snprintf(path, sizeof(path), "%s/d/../../..", dir);
+		if (stat(path, &st) == -1)
+			err_count(&errs, errno);
+	}
+	printf("loops %ld created %ld", loops, created);
+	err_print(&errs);
+	return 0;
+}
+
+/*
+ * byhandle: name_to_handle_at(PATH), optionally make the kernel forget its
+ * inodes (drop_caches), open_by_handle_at() relative to MOUNTDIR, then print
+ * for each REL "REL PATH-OF-openat(fd, REL)" or "REL ENAME".
+ */
+static int cmd_byhandle(int argc, char **argv)
+{
+	struct file_handle *fh;
+	bool drop = false;
+	int first = 2, mount_id, mfd, fd;
+
+	if (argc < 2)
+		usage();
+	if (argc > 2 && !strcmp(argv[2], "--drop")) {
+		drop = true;
+		first = 3;
+	}
+	fh = calloc(1, sizeof(*fh) + MAX_HANDLE_SZ);
+	if (!fh)
+		return sys_fail("calloc", argv[0], ENOMEM);
+	fh->handle_bytes = MAX_HANDLE_SZ;
+	if (name_to_handle_at(AT_FDCWD, argv[0], fh, &mount_id, 0) == -1)
+		return sys_fail("name_to_handle_at", argv[0], errno);
+	mfd = open(argv[1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mfd == -1)
+		return sys_fail("open", argv[1], errno);
+	if (drop) {
+		struct timespec ts = { .tv_nsec = 500 * 1000 * 1000 };
+		int dfd = open("/proc/sys/vm/drop_caches", O_WRONLY | O_CLOEXEC);
+
+		sync();
+		if (dfd == -1 || write(dfd, "2\n", 2) != 2)
+			return sys_fail("drop_caches", argv[0], errno);
+		close(dfd);
+		nanosleep(&ts, NULL);
+	}
+	fd = open_by_handle_at(mfd, fh, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return sys_fail("open_by_handle_at", argv[0], errno);
+	for (int i = first; i < argc; i++) {
+		char proc[64], target[PATH_MAX];
+		int rfd = openat(fd, argv[i], O_PATH | O_CLOEXEC);
+		ssize_t n;
+
+		if (rfd == -1) {
+			printf("%s %s\n", argv[i], errno_name(errno));
+			continue;
+		}
+		snprintf(proc, sizeof(proc), "/proc/self/fd/%d", rfd);
+		n = readlink(proc, target, sizeof(target) - 1);
+		target[n < 0 ? 0 : n] = '\0';
+		printf("%s %s\n", argv[i], target);
+		close(rfd);
+	}
+	close(fd);
+	close(mfd);
+	free(fh);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -856,6 +1406,26 @@ static const struct {
 	{ "zeros", cmd_zeros },
 	{ "shared", cmd_shared },
 	{ "fiemap", cmd_fiemap },
+	{ "mkdir", cmd_mkdir },
+	{ "mkfifo", cmd_mkfifo },
+	{ "create", cmd_create },
+	{ "symlink", cmd_symlink },
+	{ "link", cmd_link },
+	{ "rename", cmd_rename },
+	{ "unlink", cmd_unlink },
+	{ "rmdir", cmd_rmdir },
+	{ "chmod", cmd_chmod },
+	{ "chown", cmd_chown },
+	{ "utimes", cmd_utimes },
+	{ "stat", cmd_stat },
+	{ "readlink", cmd_readlink },
+	{ "append", cmd_append },
+	{ "setxattr", cmd_setxattr },
+	{ "walk", cmd_walk },
+	{ "mkfiles", cmd_mkfiles },
+	{ "renameloop", cmd_renameloop },
+	{ "createloop", cmd_createloop },
+	{ "byhandle", cmd_byhandle },
 };
 
 int main(int argc, char **argv)
