@@ -109,6 +109,7 @@
 #include <limits.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -117,7 +118,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
@@ -153,10 +156,11 @@ static _Noreturn void usage(void)
 		"       %s append PATH LEN | setxattr PATH NAME LEN\n"
 		"       %s walk DIR | mkfiles DIR N\n"
 		"       %s renameloop A B SECONDS | createloop DIR SECONDS\n"
-		"       %s byhandle PATH MOUNTDIR [--drop] REL...\n",
+		"       %s byhandle PATH MOUNTDIR [--drop] REL...\n"
+		"       %s syslog-recv SOCKET OUTFILE SECONDS\n",
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog);
+		prog, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -1387,6 +1391,54 @@ static int cmd_byhandle(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * syslog-recv SOCKET OUTFILE SECONDS: a stand-in for a syslog daemon.  Bind
+ * a datagram socket at SOCKET (e.g. /dev/log in a private mount namespace)
+ * and append every message, one a line, to OUTFILE, for SECONDS.
+ */
+static int cmd_syslog_recv(int argc, char **argv)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char msg[4096];
+	time_t end;
+	FILE *out;
+	int s;
+
+	if (argc != 3 || strlen(argv[0]) >= sizeof(sa.sun_path))
+		usage();
+	end = time(NULL) + atoi(argv[2]);
+	out = fopen(argv[1], "a");
+	if (!out)
+		return sys_fail("fopen", argv[1], errno);
+	s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s == -1)
+		return sys_fail("socket", argv[0], errno);
+	strcpy(sa.sun_path, argv[0]);
+	unlink(argv[0]);
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1)
+		return sys_fail("bind", argv[0], errno);
+	chmod(argv[0], 0666);
+	while (time(NULL) < end) {
+		struct pollfd p = { .fd = s, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		n = recv(s, msg, sizeof(msg) - 1, 0);
+		if (n <= 0)
+			continue;
+		/* syslog(3) may end a message with a newline: one a line. */
+		while (n > 0 && msg[n - 1] == '\n')
+			n--;
+		msg[n] = '\0';
+		fprintf(out, "%s\n", msg);
+		fflush(out);
+	}
+	close(s);
+	fclose(out);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -1426,6 +1478,7 @@ static const struct {
 	{ "renameloop", cmd_renameloop },
 	{ "createloop", cmd_createloop },
 	{ "byhandle", cmd_byhandle },
+	{ "syslog-recv", cmd_syslog_recv },
 };
 
 int main(int argc, char **argv)
