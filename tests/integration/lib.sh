@@ -150,28 +150,7 @@ mk_fs()
 # Sets PFS_PID; the daemon's stderr goes to $T/daemon.<n>.log (PFS_LOG).
 pfs_mount()
 {
-	local backing=$1 mnt=$2
-	shift 2
-	mkdir -p "$mnt"
-	PFS_LOG=$T/daemon.${#_pfs_pids[@]}.log
-	"$PFS_BIN" -f "$@" "$backing" "$mnt" 2>"$PFS_LOG" &
-	PFS_PID=$!
-	_pfs_pids+=("$PFS_PID")
-	_pfs_mounts+=("$mnt")
-	for _ in $(seq 100); do
-		if findmnt -rn -M "$mnt" -t fuse.preallocfs >/dev/null 2>&1; then
-			return 0
-		fi
-		if ! kill -0 "$PFS_PID" 2>/dev/null; then
-			cat "$PFS_LOG" >&2
-			fail "daemon exited before mounting $mnt"
-			return 1
-		fi
-		sleep 0.1
-	done
-	cat "$PFS_LOG" >&2
-	fail "mount of $mnt did not appear within 10 s"
-	return 1
+	pfs_mount_under -- "$@"
 }
 
 # pfs_umount MOUNTPOINT: unmount, check that the daemon exited 0 and that its
@@ -422,6 +401,8 @@ pfs_mount_under()
 	done
 	shift
 	local backing=$1 mnt=$2
+	# An empty wrapper: the daemon itself (env execs it, PFS_PID stays).
+	[ ${#wrap[@]} -eq 0 ] && wrap=(env)
 	shift 2
 	mkdir -p "$mnt"
 	PFS_LOG=$T/daemon.${#_pfs_pids[@]}.log
