@@ -331,9 +331,15 @@ void pfs_alloc_extend_end(struct pfs_extend *x, int64_t done)
 	 * A growing request that did not complete: give back the space
 	 * allocated past what was written, and the size the file had.
 	 */
-	if (x->plan.kind == PFS_PLAN_GROW && done != (int64_t)x->len)
-		pfs_backing_settle(x->fd, done > 0 ? x->off + done :
-						     x->st.st_size);
+	if (x->plan.kind == PFS_PLAN_GROW && done != (int64_t)x->len) {
+		off_t size = done > 0 ? x->off + done : x->st.st_size;
+		int ret = pfs_backing_settle(x->fd, size);
+
+		/* The request's own result stands; say what was left. */
+		if (ret < 0)
+			pfs_err("cannot give back the space past %lld after a short write: %s",
+				(long long)size, strerror(-ret));
+	}
 	pfs_creds_leave(&x->creds);
 	pthread_rwlock_unlock(&x->inode->size_lock);
 }
