@@ -69,15 +69,26 @@ static void do_mount_path(const struct pfs_engine *eng, int fd, char *buf,
 
 /*
  * Is the file behind fd exempted by a sparse= glob?  Only looked up (one
- * readlink) when globs are configured, and only for requests that would
- * allocate.
+ * fstat, one readlink) when globs are configured, and only for requests
+ * that would allocate.
+ *
+ * A file with several hard links is never exempted: /proc/self/fd names
+ * only one of them (the name the inode was first looked up by), and the
+ * same inode reached under a name that matches no glob must keep the full
+ * guarantee.  One exempted name could otherwise leave the database behind
+ * another name sparse.  A file with no name left (unlinked, still open) is
+ * not exempted either: its path no longer says anything.  So: exempt only
+ * when a glob matches and st_nlink == 1.
  */
 static bool do_exempt(const struct pfs_alloc_ctx *ctx, int fd)
 {
 	const struct pfs_rules *r = do_rules(ctx);
 	char path[PATH_MAX];
+	struct stat st;
 
 	if (r->nsparse == 0 || !ctx->eng)
+		return false;
+	if (fstat(fd, &st) == -1 || st.st_nlink != 1)
 		return false;
 	do_mount_path(ctx->eng, fd, path, sizeof(path));
 	return pfs_policy_exempt(r, path);

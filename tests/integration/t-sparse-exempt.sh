@@ -10,7 +10,9 @@
 # it sparsely, a write past end-of-file leaves a hole, opening it for
 # writing fills no hole, a punch makes a hole.  A sibling in the same
 # directory that matches no pattern gets the full treatment.  Exemption
-# follows the path: a rename into or out of a pattern changes it.
+# follows the path: a rename into or out of a pattern changes it.  A file
+# with more than one hard link is never exempted (one of its names may match
+# no pattern), whatever name it is reached by.
 #
 # The CONTROL is the exempted files themselves: each check on them is what
 # the raw filesystem does, and the same call on their non-exempted siblings
@@ -104,6 +106,28 @@ check "rename d1/t.dat (8M) to d1/t2.sparse" \
 	mv "$M/d1/t.dat" "$M/d1/t2.sparse"
 expect_tool "exempt now: truncate to 1G" "0 ok" truncate "$M/d1/t2.sparse" 1G
 expect_sparse "exempt now: grown sparsely" "$B/d1/t2.sparse"
+
+# Hard links: an exemption never covers a file that is also reachable under
+# a name no glob matches.  The inode is known by the name it was first
+# looked up by (here the exempted one); growing it through its other name
+# must still allocate.  Only a file with a single link can be exempted.
+"$PFS_TOOL" pwrite "$B/d1/db3" 0 64K >/dev/null
+ln "$B/d1/db3" "$B/d1/x2.sparse"
+check "hard link: stat the exempted name first" stat "$M/d1/x2.sparse"
+expect_tool "hard link: truncate d1/db3 (also d1/x2.sparse) to 30M" "0 ok" \
+	truncate "$M/d1/db3" 30M
+expect_holes "hard link: d1/db3 has no hole" "$B/d1/db3" 0
+expect_covered "hard link: d1/db3 allocated" "$B/d1/db3"
+expect_tool "hard link: truncate through the exempted name to 40M" "0 ok" \
+	truncate "$M/d1/x2.sparse" 40M
+expect_covered "hard link: still allocated (two links)" "$B/d1/db3"
+expect_tool "hard link: pwrite 4K at 48M through the exempted name" "0 ok" \
+	pwrite "$M/d1/x2.sparse" 48M 4K
+expect_holes "hard link: the write gap is allocated" "$B/d1/db3" 0
+check "hard link: unlink d1/db3" rm "$M/d1/db3"
+expect_tool "one link left, exempted: truncate d1/x2.sparse to 1G" "0 ok" \
+	truncate "$M/d1/x2.sparse" 1G
+expect_sparse "one link left: grown sparsely" "$B/d1/x2.sparse"
 pfs_umount "$M"
 
 # With punch_hole=deny the exempted file's punch still passes through.
