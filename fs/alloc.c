@@ -279,6 +279,29 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * A write that starts below the filesystem's largest file size and ends
+ * past it is cut short natively (pwrite returns the bytes that fit): plan
+ * only up to the limit, so the backing write does just that.  A write that
+ * starts at or past the limit keeps its plan and gets EFBIG from
+ * pfs_backing_grow, as natively.
+ */
+static void do_clamp_to_max(const struct pfs_alloc_ctx *ctx,
+			    struct pfs_extend *x)
+{
+	struct pfs_grow_how how = do_how(ctx);
+	off_t max;
+
+	if (x->plan.kind != PFS_PLAN_GROW || !how.caps ||
+	    how.caps->dev != x->st.st_dev || how.caps->max_bytes <= 0)
+		return;
+	max = how.caps->max_bytes;
+	if (x->off >= max || x->len <= (uint64_t)(max - x->off))
+		return;
+	x->len = (uint64_t)(max - x->off);
+	x->plan.alloc_len = max - x->plan.alloc_off;
+}
+
 int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 			   int fd, bool append, off_t off, uint64_t len,
 			   const struct pfs_alloc_ctx *ctx)
@@ -316,6 +339,7 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 	}
 	if (x->plan.kind == PFS_PLAN_GROW && do_exempt(ctx, fd))
 		x->plan.kind = PFS_PLAN_NONE;
+	do_clamp_to_max(ctx, x);
 	/*
 	 * The write may allocate (the plan's range, an append, a hole left
 	 * by holes=keep or made behind the mount's back): it runs as the

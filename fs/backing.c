@@ -79,6 +79,37 @@ static unsigned long long do_ext4_reserved(dev_t dev, unsigned long bsize)
 	return clusters * bsize;
 }
 
+/*
+ * The filesystem's largest file size (s_maxbytes), found on an empty file
+ * open for writing.  vfs_fallocate() answers EFBIG when offset + len >
+ * s_maxbytes before it asks the filesystem, so a binary search with a
+ * one-byte PUNCH_HOLE|KEEP_SIZE finds the limit without changing anything
+ * (punching an empty file is a no-op; a filesystem that cannot punch
+ * answers EOPNOTSUPP below the limit, still not EFBIG).  About 63 calls,
+ * once per device.  0 when there is no limit below the largest offset or
+ * the answers make no sense.
+ */
+static off_t do_probe_max_bytes(int fd)
+{
+	const int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+	off_t lo = 0, hi = INT64_MAX - 1;	/* lo: accepted; hi: EFBIG */
+
+	if (fallocate(fd, mode, hi, 1) == 0 || errno != EFBIG)
+		return 0;
+	if (fallocate(fd, mode, lo, 1) == -1 && errno == EFBIG)
+		return 0;
+	while (hi - lo > 1) {
+		off_t mid = lo + (hi - lo) / 2;
+
+		if (fallocate(fd, mode, mid, 1) == -1 && errno == EFBIG)
+			hi = mid;
+		else
+			lo = mid;
+	}
+	/* A byte at offset hi - 1 is allowed: the largest size is hi. */
+	return hi;
+}
+
 int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 {
 	struct statfs sfs;
@@ -111,6 +142,8 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 		return 0;
 	caps->fallocate_known = true;
 	caps->fallocate = fallocate(fd, 0, 0, 4096) == 0;
+	if (ftruncate(fd, 0) == 0)
+		caps->max_bytes = do_probe_max_bytes(fd);
 	close(fd);
 	return 0;
 }
@@ -208,6 +241,16 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	*zeroed = false;
 	if (plan->kind != PFS_PLAN_GROW)
 		return 0;
+
+	/*
+	 * Step 0: a size the filesystem cannot hold at all is EFBIG, as
+	 * natively (truncate, a write past the limit), not ENOSPC: callers
+	 * and test suites tell "too large" from "disk full" by it.
+	 */
+	if (how->caps && how->caps->dev == st->st_dev &&
+	    how->caps->max_bytes > 0 &&
+	    plan->alloc_len > how->caps->max_bytes - plan->alloc_off)
+		return -EFBIG;
 
 	/*
 	 * Step 1: refuse what cannot be expected to fit before touching the

@@ -187,6 +187,8 @@ static int do_check(const char *source, const struct pfs_rules *rules)
 	       caps.fallocate	    ? "works" :
 				      "not supported");
 	printf("copy-on-write:  %s\n", caps.cow ? "yes" : "no");
+	if (caps.max_bytes)
+		printf("largest file:   %lld bytes\n", (long long)caps.max_bytes);
 	printf("free space:     %llu bytes for users, %llu for root",
 	       (unsigned long long)sv.f_bavail * sv.f_frsize,
 	       (unsigned long long)sv.f_bfree * sv.f_frsize);

@@ -32,10 +32,21 @@ struct pfs_caps {
 	 * Counted against privileged callers on `dev`.  0 when unknown.
 	 */
 	unsigned long long reserved_bytes;
+	/*
+	 * The largest file size the filesystem allows (the kernel's
+	 * s_maxbytes): growth past it fails with EFBIG, as natively, before
+	 * any free-space check.  0 when unknown (no O_TMPFILE to probe on).
+	 */
+	off_t max_bytes;
 };
 
 
-/* Probe the filesystem that holds dirfd.  0 or -errno. */
+/*
+ * Probe the filesystem that holds dirfd: its type, whether fallocate works,
+ * whether it is copy-on-write, its largest file size.  dirfd may be an
+ * O_PATH fd; where it is not a directory (or O_TMPFILE is not supported),
+ * fallocate and the size limit stay unknown.  0 or -errno.
+ */
 int pfs_backing_probe(int dirfd, struct pfs_caps *caps);
 
 /* How an allocation may be carried out. */
@@ -46,7 +57,9 @@ struct pfs_grow_how {
 };
 
 /*
- * Run a GROW plan on fd, whose state before the request is *st.  A
+ * Run a GROW plan on fd, whose state before the request is *st.  A plan
+ * that ends past the filesystem's largest file size (caps->max_bytes, when
+ * caps describe fd's device) fails with -EFBIG before anything else.  A
  * privileged caller may use the root-reserved blocks (the pre-check then
  * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  Where
  * fallocate is not supported and how->zero_fallback is set, zeros are

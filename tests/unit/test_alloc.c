@@ -263,6 +263,45 @@ static void test_fill_holes(void)
 	pfs_inode_forget(&table, in, 1);
 }
 
+/*
+ * The filesystem's largest file size (caps.max_bytes, here a pretend
+ * 1 MiB): growth past it is EFBIG before any space check, the file
+ * unchanged; a write that straddles it is planned up to the limit only
+ * (natively it is cut short there).
+ */
+static void test_max_bytes(void)
+{
+	struct pfs_engine eng = { .root_path = dir };
+	struct pfs_alloc_ctx lim_ctx = { .eng = &eng };
+	struct pfs_extend x;
+	struct stat st;
+	int fd;
+	struct pfs_inode *in = do_file("efbig", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	fstat(fd, &st);
+	eng.caps.dev = st.st_dev;
+	eng.caps.max_bytes = 1 << 20;
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 4096, &lim_ctx), 0);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, (1 << 20) + 1, &lim_ctx),
+			-EFBIG);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, (off_t)1 << 62, &lim_ctx),
+			-EFBIG);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096);
+	CU_ASSERT_EQUAL(pfs_alloc_extend_begin(&x, in, fd, false, 1 << 20, 1,
+					       &lim_ctx), -EFBIG);
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
+						     (1 << 20) - 2048, 4096,
+						     &lim_ctx), 0);
+	CU_ASSERT_EQUAL(x.len, 2048);
+	CU_ASSERT_EQUAL(x.plan.alloc_off + x.plan.alloc_len, 1 << 20);
+	pfs_alloc_extend_end(&x, 2048);
+	CU_ASSERT_EQUAL(pfs_alloc_resize(in, fd, 1 << 20, &lim_ctx), 0);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
 /* The race: truncaters and writers on one file at once. */
 enum { RACE_SPAN = 2 << 20, RACE_ROUNDS = 3000 };
 
@@ -340,6 +379,7 @@ int pfs_register_alloc_suite(void)
 	       !CU_add_test(s, "refusal changes nothing",
 			    test_refusal_changes_nothing) ||
 	       !CU_add_test(s, "write past EOF", test_write_past_eof) ||
+	       !CU_add_test(s, "largest file size is EFBIG", test_max_bytes) ||
 	       !CU_add_test(s, "holes filled at open, punch zeroes",
 			    test_fill_holes) ||
 	       !CU_add_test(s, "racing size changes leave no hole",
