@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,6 +29,20 @@ void pfs_engine_init(struct pfs_engine *eng, const char *root_path,
 	pfs_ratelimit_init(&eng->log_rl, 10, 60);
 	eng->root_path = root_path;
 	eng->rules = rules;
+	pfs_devtable_init(&eng->devs);
+}
+
+void pfs_engine_destroy(struct pfs_engine *eng)
+{
+	pfs_devtable_destroy(&eng->devs);
+}
+
+const struct pfs_caps *pfs_engine_caps(struct pfs_engine *eng, dev_t dev)
+{
+	/* The root's device first: nearly every file lives there. */
+	if (eng->caps.dev == dev)
+		return &eng->caps;
+	return pfs_devtable_find(&eng->devs, dev);
 }
 
 static const struct pfs_rules *do_rules(const struct pfs_alloc_ctx *ctx)
@@ -35,10 +50,11 @@ static const struct pfs_rules *do_rules(const struct pfs_alloc_ctx *ctx)
 	return ctx->eng && ctx->eng->rules ? ctx->eng->rules : &default_rules;
 }
 
-static struct pfs_grow_how do_how(const struct pfs_alloc_ctx *ctx)
+/* How to allocate for a file on device dev: with that device's caps. */
+static struct pfs_grow_how do_how(const struct pfs_alloc_ctx *ctx, dev_t dev)
 {
 	return (struct pfs_grow_how){
-		.caps = ctx->eng ? &ctx->eng->caps : NULL,
+		.caps = ctx->eng ? pfs_engine_caps(ctx->eng, dev) : NULL,
 		.privileged = ctx->privileged,
 		.zero_fallback = do_rules(ctx)->fallback == PFS_FALLBACK_ZERO,
 	};
@@ -65,6 +81,86 @@ static void do_mount_path(const struct pfs_engine *eng, int fd, char *buf,
 		snprintf(buf, len, "%s", target[rl] ? target + rl : "/");
 	else
 		snprintf(buf, len, "%s", target);
+}
+
+/*
+ * A device below the root was seen for the first time: say what it is and
+ * what it gets, with its path inside the mount, once.
+ */
+static void do_log_device(struct pfs_engine *eng, int fd,
+			  const struct pfs_caps *c)
+{
+	const struct pfs_rules *r = eng->rules ? eng->rules : &default_rules;
+	char path[PATH_MAX];
+
+	do_mount_path(eng, fd, path, sizeof(path));
+	pfs_info("backing %s (device %u:%u, mounted below the root): %s, "
+		 "fallocate %s; guarantee %s",
+		 path, major(c->dev), minor(c->dev), c->fs_name,
+		 pfs_caps_fallocate_word(c), pfs_caps_guarantee(c, r, true));
+	if (pfs_caps_refuse_writes(c, r))
+		pfs_warn("refusing writes below %s: %s is a copy-on-write "
+			 "filesystem, where stores into allocated ranges may "
+			 "still fail; opening its files for writing, creating "
+			 "and growing them fail with EROFS (mount with "
+			 "-o allow_cow to accept that)",
+			 path, c->fs_name);
+	else if (c->cow)
+		pfs_warn("allow_cow: below %s, on %s, growth is allocated but "
+			 "overwrites (also of allocated ranges) may fail with "
+			 "ENOSPC, and mapped stores may still raise SIGBUS",
+			 path, c->fs_name);
+}
+
+int pfs_engine_see(struct pfs_engine *eng, int fd, const struct stat *st)
+{
+	const struct pfs_caps *c;
+	struct pfs_caps caps;
+	bool added;
+	int ret;
+
+	if (pfs_engine_caps(eng, st->st_dev))
+		return 0;
+	/*
+	 * A device is first reached through the root directory of its
+	 * mount (the kernel looks a mount point up like any name), so fd is
+	 * a directory where the probe's O_TMPFILE can run.  (A file bind-
+	 * mounted on its own gets the filesystem type only.)  The probe runs
+	 * without any lock; two threads racing here both probe, one
+	 * publishes.
+	 */
+	ret = pfs_backing_probe(fd, &caps);
+	if (ret < 0)
+		return ret;
+	caps.dev = st->st_dev;
+	c = pfs_devtable_add(&eng->devs, &caps, &added);
+	if (!c)
+		return -ENOMEM;
+	if (added)
+		do_log_device(eng, fd, c);
+	return 0;
+}
+
+int pfs_alloc_may_write(const struct pfs_alloc_ctx *ctx,
+			struct pfs_inode *inode, bool create)
+{
+	const struct pfs_caps *caps;
+	struct stat st;
+
+	if (!ctx->eng)
+		return 0;
+	caps = pfs_engine_caps(ctx->eng, inode->dev);
+	if (!caps || !pfs_caps_refuse_writes(caps, do_rules(ctx)))
+		return 0;
+	/* Only regular files hold data that could be lost. */
+	if (!create &&
+	    (fstatat(inode->fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) ==
+		     -1 ||
+	     !S_ISREG(st.st_mode)))
+		return 0;
+	/* Counted, not logged: the device's line said it once. */
+	pfs_stats_refused(&ctx->eng->stats, EROFS);
+	return -EROFS;
 }
 
 /*
@@ -150,10 +246,22 @@ static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
 static int do_grow(const struct pfs_alloc_ctx *ctx, int fd,
 		   const struct pfs_plan *plan, const struct stat *st)
 {
-	struct pfs_grow_how how = do_how(ctx);
+	struct pfs_grow_how how = do_how(ctx, st->st_dev);
 	bool zeroed;
-	int ret = pfs_backing_grow(fd, plan, st, &how, &zeroed);
+	int ret;
 
+	/*
+	 * A copy-on-write device below the root without allow_cow: no
+	 * writable open reaches here (they are refused), but a truncate by
+	 * path does.  Counted, not logged (the device's line said it).
+	 */
+	if (how.caps && plan->kind == PFS_PLAN_GROW &&
+	    pfs_caps_refuse_writes(how.caps, do_rules(ctx))) {
+		if (ctx->eng)
+			pfs_stats_refused(&ctx->eng->stats, EROFS);
+		return -EROFS;
+	}
+	ret = pfs_backing_grow(fd, plan, st, &how, &zeroed);
 	do_account(ctx, fd, plan, zeroed, ret);
 	return ret;
 }
@@ -216,7 +324,7 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 		ret = pfs_backing_zero_range(fd, off, len, st.st_size);
 		break;
 	case PFS_FALLOC_INSERT:
-		how = do_how(ctx);
+		how = do_how(ctx, st.st_dev);
 		ret = pfs_backing_insert_range(fd, off, len, &st, &how);
 		if (ret < 0) {
 			char detail[96];
@@ -248,7 +356,7 @@ out_unlock:
 int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 			 const struct pfs_alloc_ctx *ctx)
 {
-	struct pfs_grow_how how = do_how(ctx);
+	struct pfs_grow_how how;
 	unsigned long long filled = 0;
 	struct pfs_creds creds;
 	struct stat st;
@@ -263,6 +371,7 @@ int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 	}
 	if (!S_ISREG(st.st_mode) || st.st_size == 0 || do_exempt(ctx, fd))
 		goto out_unlock;
+	how = do_how(ctx, st.st_dev);
 	pfs_creds_enter_ids(ctx->uid, ctx->gid, &creds);
 	ret = pfs_backing_fill_holes(fd, &st, &how, &filled);
 	pfs_creds_leave(&creds);
@@ -289,7 +398,7 @@ out_unlock:
 static void do_clamp_to_max(const struct pfs_alloc_ctx *ctx,
 			    struct pfs_extend *x)
 {
-	struct pfs_grow_how how = do_how(ctx);
+	struct pfs_grow_how how = do_how(ctx, x->st.st_dev);
 	off_t max;
 
 	if (x->plan.kind != PFS_PLAN_GROW || !how.caps ||

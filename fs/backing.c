@@ -140,8 +140,13 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 	fd = openat(dirfd, ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 	if (fd == -1)
 		return 0;
+	/*
+	 * Only "not supported" means no fallocate: a device that is full
+	 * (ENOSPC) or over quota when it is probed still has it.
+	 */
 	caps->fallocate_known = true;
-	caps->fallocate = fallocate(fd, 0, 0, 4096) == 0;
+	caps->fallocate = fallocate(fd, 0, 0, 4096) == 0 ||
+			  (errno != EOPNOTSUPP && errno != ENOSYS);
 	if (ftruncate(fd, 0) == 0)
 		caps->max_bytes = do_probe_max_bytes(fd);
 	close(fd);

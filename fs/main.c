@@ -127,40 +127,104 @@ static int do_check_mountpoint(const char *mnt)
 	return 0;
 }
 
-/* What preallocfs guarantees on a backing store with these caps. */
-static const char *do_guarantee(const struct pfs_caps *caps,
-				const struct pfs_rules *rules)
-{
-	if (caps->cow)
-		return rules->allow_cow ?
-			       "partial: growth is allocated, but overwrites on a "
-			       "copy-on-write filesystem may still need new space" :
-			       "none: copy-on-write filesystem, the mount is refused "
-			       "unless -o allow_cow";
-	if (caps->fallocate_known && !caps->fallocate)
-		return rules->fallback == PFS_FALLBACK_ZERO ?
-			       "full, by writing zeros (no fallocate): every growth "
-			       "is written out as zero blocks, or refused with "
-			       "ENOSPC/EDQUOT" :
-			       "none: growth is refused with EOPNOTSUPP "
-			       "(no fallocate, fallback=refuse)";
-	if (!caps->fallocate_known)
-		return "probably full: fallocate could not be probed (no "
-		       "O_TMPFILE); each growth finds out";
-	return "full: every growth is allocated when the size changes, or "
-	       "refused with ENOSPC/EDQUOT, and later stores into it cannot "
-	       "fail for lack of space";
-}
-
 static void do_log_caps(const char *source, const struct pfs_caps *caps,
 			const struct pfs_rules *rules)
 {
 	pfs_info("backing %s: %s, fallocate %s; guarantee %s", source,
-		 caps->fs_name,
-		 !caps->fallocate_known ? "not probed" :
-		 caps->fallocate	 ? "works" :
-					   "not supported",
-		 do_guarantee(caps, rules));
+		 caps->fs_name, pfs_caps_fallocate_word(caps),
+		 pfs_caps_guarantee(caps, rules, false));
+}
+
+/* Undo the octal escapes of a /proc/self/mountinfo field (\040...). */
+static void do_unescape(char *s)
+{
+	char *out = s;
+
+	for (; *s; s++) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' &&
+		    s[2] >= '0' && s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
+					(s[3] - '0'));
+			s += 3;
+		} else {
+			*out++ = *s;
+		}
+	}
+	*out = '\0';
+}
+
+/*
+ * --check, below the root: every filesystem mounted inside the backing tree
+ * (from /proc/self/mountinfo), probed as the mount would probe it when it
+ * is first reached, with the guarantee it gets.  Nothing is printed when
+ * there is none or mountinfo cannot be read.
+ */
+static void do_check_below(const char *source, const struct pfs_rules *rules)
+{
+	char *root = realpath(source, NULL), *line = NULL;
+	char **seen = NULL;
+	size_t len = 0, rl, nseen = 0;
+	FILE *f;
+
+	if (!root)
+		return;
+	rl = strlen(root);
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		goto out_free_root;
+	while (getline(&line, &len, f) != -1) {
+		char *mnt = NULL, *save = NULL, *tok, **more;
+		struct pfs_caps caps;
+		bool dup = false;
+		int fd, i = 0;
+
+		/* Field 5 is the mount point. */
+		for (tok = strtok_r(line, " \n", &save); tok && i < 4;
+		     tok = strtok_r(NULL, " \n", &save))
+			i++;
+		mnt = tok;
+		if (!mnt)
+			continue;
+		do_unescape(mnt);
+		/* Strictly below the root ("/" as root: everything else). */
+		if (rl == 1 ? mnt[1] == '\0' :
+			      strncmp(mnt, root, rl) || mnt[rl] != '/')
+			continue;
+		/* Mounts stacked on one path: the top one is what is served. */
+		for (size_t k = 0; k < nseen && !dup; k++)
+			dup = !strcmp(seen[k], mnt);
+		if (dup)
+			continue;
+		more = realloc(seen, (nseen + 1) * sizeof(*seen));
+		if (!more)
+			break;
+		seen = more;
+		seen[nseen] = strdup(mnt);
+		if (!seen[nseen])
+			break;
+		nseen++;
+		fd = open(mnt, O_PATH | O_CLOEXEC);
+		if (fd == -1 || pfs_backing_probe(fd, &caps) < 0) {
+			printf("below:          %s: cannot probe: %s\n",
+			       mnt + (rl == 1 ? 0 : rl), strerror(errno));
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		close(fd);
+		printf("below:          %s: %s, fallocate %s, copy-on-write %s; "
+		       "guarantee %s\n",
+		       mnt + (rl == 1 ? 0 : rl), caps.fs_name,
+		       pfs_caps_fallocate_word(&caps), caps.cow ? "yes" : "no",
+		       pfs_caps_guarantee(&caps, rules, true));
+	}
+	free(line);
+	fclose(f);
+	for (size_t k = 0; k < nseen; k++)
+		free(seen[k]);
+	free(seen);
+out_free_root:
+	free(root);
 }
 
 /* --check BACKING: what the backing store supports, without mounting. */
@@ -195,7 +259,8 @@ static int do_check(const char *source, const struct pfs_rules *rules)
 	if (caps.reserved_bytes)
 		printf(" (of which %llu kept back by ext4 even from root)",
 		       caps.reserved_bytes);
-	printf("\nguarantee:      %s\n", do_guarantee(&caps, rules));
+	printf("\nguarantee:      %s\n", pfs_caps_guarantee(&caps, rules, false));
+	do_check_below(source, rules);
 	return 0;
 }
 
@@ -365,6 +430,7 @@ out_destroy_table:
 out_close_root:
 	if (root_fd != -1)
 		close(root_fd);
+	pfs_engine_destroy(&fs.eng);
 out_free_args:
 	free(abs_source);
 	pfs_config_free(&cfg);

@@ -63,6 +63,18 @@ int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
 		close(fd);
 		return ret;
 	}
+	/*
+	 * A filesystem mounted inside the backing tree is first reached
+	 * here, through its root directory: probe its device now, so that
+	 * its own rules (copy-on-write, fallback, size limit) apply to every
+	 * file on it.  A list walk for devices already known; no lock of the
+	 * inode table is held.
+	 */
+	ret = pfs_engine_see(&fs->eng, fd, &e->attr);
+	if (ret < 0) {
+		close(fd);
+		return ret;
+	}
 	inode = pfs_inode_get_ref(&fs->table, fd, &e->attr);
 	if (!inode)
 		return pfs_neg_errno();

@@ -60,11 +60,16 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 {
 	char proc[PFS_PROC_PATH_MAX];
 	struct fuse_entry_param e;
+	struct pfs_alloc_ctx ctx;
 	struct pfs_creds c;
 	struct pfs_file *f;
 	int fd, pfd, ret;
 
-	ret = pfs_creds_enter(req, &c);
+	/* A copy-on-write device below the root without allow_cow. */
+	ctx = pfs_req_alloc_ctx(req);
+	ret = pfs_alloc_may_write(&ctx, pfs_inode(req, parent), true);
+	if (ret == 0)
+		ret = pfs_creds_enter(req, &c);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -88,8 +93,6 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	 * the same rule as open() (a new, empty file costs one fstat).
 	 */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
-
 		ret = pfs_alloc_fill_holes(pfs_inode(req, e.ino), fd, &ctx);
 		if (ret < 0) {
 			pfs_inode_forget(&pfs_fs(req)->table,
@@ -128,6 +131,19 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs_file *f;
 	int fd, err;
 
+	/*
+	 * Writing to a regular file on a copy-on-write device below the
+	 * root mounted without allow_cow could lose stores: refused.
+	 */
+	if ((fi->flags & O_ACCMODE) != O_RDONLY || trunc) {
+		struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
+
+		err = -pfs_alloc_may_write(&ctx, inode, false);
+		if (err) {
+			fuse_reply_err(req, err);
+			return;
+		}
+	}
 	pfs_proc_path(proc, inode->fd);
 	/*
 	 * O_TRUNC changes the size: serialize it like any other change, and

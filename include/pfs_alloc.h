@@ -19,13 +19,17 @@
 
 #include "pfs_backing.h"
 #include "pfs_creds.h"
+#include "pfs_devcaps.h"
 #include "pfs_inode.h"
 #include "pfs_policy.h"
 #include "pfs_stats.h"
 
 /* The engine's state for one mount, shared by all requests. */
 struct pfs_engine {
-	struct pfs_caps caps;		/* probed before the mount; read-only */
+	struct pfs_caps caps;		/* the root's; probed before the mount;
+					 * read-only */
+	struct pfs_devtable devs;	/* devices below the root: see
+					 * pfs_devcaps.h for its locking */
 	struct pfs_stats stats;		/* atomics */
 	struct pfs_ratelimit log_rl;	/* lines about refused growths */
 	const char *root_path;		/* backing root, for paths; read-only */
@@ -33,11 +37,30 @@ struct pfs_engine {
 };
 
 /*
- * Set up the counters and the log rate limit (caps are probed apart).
- * root_path and rules must outlive the engine.
+ * Set up the counters, the log rate limit and the device table (the root's
+ * caps are probed apart).  root_path and rules must outlive the engine.
  */
 void pfs_engine_init(struct pfs_engine *eng, const char *root_path,
 		     const struct pfs_rules *rules);
+
+/* Free what the engine holds (the device table).  No request may run. */
+void pfs_engine_destroy(struct pfs_engine *eng);
+
+/*
+ * The backing object fd (any O_PATH fd; st its fstat) was reached by a
+ * lookup or a create.  If it lies on a device not seen before (a
+ * filesystem mounted inside the backing tree: fd is then the root
+ * directory of that mount, where the probe's O_TMPFILE can run), probe the
+ * device, remember its caps and log its guarantee, once.  Costs a list walk
+ * otherwise.  0 or -errno (ENOMEM, the probe's fstatfs failing).
+ */
+int pfs_engine_see(struct pfs_engine *eng, int fd, const struct stat *st);
+
+/*
+ * The caps of device dev: the root's, or those of a device seen below it;
+ * NULL for a device never seen.
+ */
+const struct pfs_caps *pfs_engine_caps(struct pfs_engine *eng, dev_t dev);
 
 /*
  * Who asks, and the engine: input to every allocation.  Allocations run
@@ -52,6 +75,16 @@ struct pfs_alloc_ctx {
 	uid_t uid;			/* the caller */
 	gid_t gid;
 };
+
+/*
+ * May inode be opened for writing (create false), or a file be created in
+ * the directory inode (create true)?  -EROFS for regular files on a
+ * copy-on-write device below the root mounted without allow_cow (logged
+ * once per device, when it was first seen); 0 otherwise.  One list walk;
+ * an fstat only on a refused device.
+ */
+int pfs_alloc_may_write(const struct pfs_alloc_ctx *ctx,
+			struct pfs_inode *inode, bool create);
 
 /* truncate/ftruncate of the file behind fd (open for writing) to size. */
 int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
