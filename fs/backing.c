@@ -117,15 +117,16 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 	int fd;
 
 	*caps = (struct pfs_caps){ .fs_name = "unknown" };
+	/* The device first: it keys the caps even when the rest fails. */
+	if (fstat(dirfd, &st) == -1)
+		return pfs_neg_errno();
+	caps->dev = st.st_dev;
 	if (fstatfs(dirfd, &sfs) == -1)
 		return pfs_neg_errno();
 	caps->fs_type = (unsigned long)sfs.f_type;
-	if (fstat(dirfd, &st) == 0) {
-		caps->dev = st.st_dev;
-		if (caps->fs_type == EXT4_SUPER_MAGIC)
-			caps->reserved_bytes = do_ext4_reserved(
-				st.st_dev, (unsigned long)sfs.f_bsize);
-	}
+	if (caps->fs_type == EXT4_SUPER_MAGIC)
+		caps->reserved_bytes =
+			do_ext4_reserved(st.st_dev, (unsigned long)sfs.f_bsize);
 	for (size_t i = 0; i < PFS_ARRAY_SIZE(known_fs); i++) {
 		if (known_fs[i].magic == caps->fs_type) {
 			caps->fs_name = known_fs[i].name;

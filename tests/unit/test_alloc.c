@@ -302,6 +302,55 @@ static void test_max_bytes(void)
 	pfs_inode_forget(&table, in, 1);
 }
 
+/*
+ * The device table: a device is probed and published once, later sightings
+ * find it, a second add of the same device keeps the first entry, and a
+ * copy-on-write device (pretended here) is refused without allow_cow.
+ */
+static void test_devices(void)
+{
+	struct pfs_rules rules = { 0 };
+	struct pfs_engine eng;
+	struct pfs_alloc_ctx dctx;
+	struct pfs_caps fake = { .dev = 12345, .cow = true,
+				 .fs_name = "pretend" };
+	const struct pfs_caps *c, *c2;
+	struct stat st;
+	bool added;
+	int fd;
+	struct pfs_inode *in = do_file("dev", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	pfs_engine_init(&eng, dir, &rules);
+	dctx = (struct pfs_alloc_ctx){ .eng = &eng };
+	CU_ASSERT_EQUAL(fstat(fd, &st), 0);
+	/* eng.caps (the root's) is zeroed: the tmp dir's device is new */
+	CU_ASSERT_PTR_NULL(pfs_engine_caps(&eng, st.st_dev));
+	CU_ASSERT_EQUAL(pfs_engine_see(&eng, table.root->fd, &st), 0);
+	c = pfs_engine_caps(&eng, st.st_dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->dev, st.st_dev);
+	CU_ASSERT_TRUE(c->fallocate_known);
+	CU_ASSERT_EQUAL(pfs_engine_see(&eng, table.root->fd, &st), 0);
+	CU_ASSERT_PTR_EQUAL(pfs_engine_caps(&eng, st.st_dev), c);
+
+	c2 = pfs_devtable_add(&eng.devs, &fake, &added);
+	CU_ASSERT_TRUE(added);
+	CU_ASSERT_PTR_EQUAL(pfs_engine_caps(&eng, 12345), c2);
+	fake.cow = false;
+	CU_ASSERT_PTR_EQUAL(pfs_devtable_add(&eng.devs, &fake, &added), c2);
+	CU_ASSERT_FALSE(added);
+	CU_ASSERT_TRUE(c2->cow);
+	CU_ASSERT_TRUE(pfs_caps_refuse_writes(c2, &rules));
+	rules.allow_cow = true;
+	CU_ASSERT_FALSE(pfs_caps_refuse_writes(c2, &rules));
+	/* a file on the tmp dir's (not copy-on-write) device may be written */
+	CU_ASSERT_EQUAL(pfs_alloc_may_write(&dctx, in, false), 0);
+	pfs_engine_destroy(&eng);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
 /* The race: truncaters and writers on one file at once. */
 enum { RACE_SPAN = 2 << 20, RACE_ROUNDS = 3000 };
 
@@ -380,6 +429,7 @@ int pfs_register_alloc_suite(void)
 			    test_refusal_changes_nothing) ||
 	       !CU_add_test(s, "write past EOF", test_write_past_eof) ||
 	       !CU_add_test(s, "largest file size is EFBIG", test_max_bytes) ||
+	       !CU_add_test(s, "device table", test_devices) ||
 	       !CU_add_test(s, "holes filled at open, punch zeroes",
 			    test_fill_holes) ||
 	       !CU_add_test(s, "racing size changes leave no hole",
