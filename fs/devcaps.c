@@ -92,9 +92,9 @@ const char *pfs_caps_guarantee(const struct pfs_caps *caps,
 			       "refused unless -o allow_cow";
 	if (caps->fallocate_known && !caps->fallocate)
 		return rules->fallback == PFS_FALLBACK_ZERO ?
-			       "full, by writing zeros (no fallocate): every growth "
-			       "is written out as zero blocks, or refused with "
-			       "ENOSPC/EDQUOT" :
+			       "full, by writing zeros (no fallocate): every "
+			       "growth is written out as zero blocks, or "
+			       "refused with ENOSPC/EDQUOT" :
 			       "none: growth is refused with EOPNOTSUPP "
 			       "(no fallocate, fallback=refuse)";
 	if (!caps->fallocate_known)

@@ -212,8 +212,8 @@ static void do_check_below(const char *source, const struct pfs_rules *rules)
 			continue;
 		}
 		close(fd);
-		printf("below:          %s: %s, fallocate %s, copy-on-write %s; "
-		       "guarantee %s\n",
+		printf("below:          %s: %s, fallocate %s, "
+		       "copy-on-write %s; guarantee %s\n",
 		       mnt + (rl == 1 ? 0 : rl), caps.fs_name,
 		       pfs_caps_fallocate_word(&caps), caps.cow ? "yes" : "no",
 		       pfs_caps_guarantee(&caps, rules, true));
@@ -252,14 +252,16 @@ static int do_check(const char *source, const struct pfs_rules *rules)
 				      "not supported");
 	printf("copy-on-write:  %s\n", caps.cow ? "yes" : "no");
 	if (caps.max_bytes)
-		printf("largest file:   %lld bytes\n", (long long)caps.max_bytes);
+		printf("largest file:   %lld bytes\n",
+		       (long long)caps.max_bytes);
 	printf("free space:     %llu bytes for users, %llu for root",
 	       (unsigned long long)sv.f_bavail * sv.f_frsize,
 	       (unsigned long long)sv.f_bfree * sv.f_frsize);
 	if (caps.reserved_bytes)
 		printf(" (of which %llu kept back by ext4 even from root)",
 		       caps.reserved_bytes);
-	printf("\nguarantee:      %s\n", pfs_caps_guarantee(&caps, rules, false));
+	printf("\nguarantee:      %s\n",
+	       pfs_caps_guarantee(&caps, rules, false));
 	do_check_below(source, rules);
 	return 0;
 }

@@ -55,19 +55,27 @@ static void do_free_file(fuse_req_t req, struct pfs_file *f)
 	free(f);
 }
 
+/*
+ * Writing to (or creating) a regular file on a copy-on-write device below
+ * the root mounted without allow_cow could lose stores: -EROFS there.
+ */
+static int do_may_write(fuse_req_t req, struct pfs_inode *inode, bool create)
+{
+	struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
+
+	return pfs_alloc_may_write(&ctx, inode, create);
+}
+
 void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct fuse_file_info *fi)
 {
 	char proc[PFS_PROC_PATH_MAX];
 	struct fuse_entry_param e;
-	struct pfs_alloc_ctx ctx;
 	struct pfs_creds c;
 	struct pfs_file *f;
 	int fd, pfd, ret;
 
-	/* A copy-on-write device below the root without allow_cow. */
-	ctx = pfs_req_alloc_ctx(req);
-	ret = pfs_alloc_may_write(&ctx, pfs_inode(req, parent), true);
+	ret = do_may_write(req, pfs_inode(req, parent), true);
 	if (ret == 0)
 		ret = pfs_creds_enter(req, &c);
 	if (ret < 0) {
@@ -93,6 +101,8 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	 * the same rule as open() (a new, empty file costs one fstat).
 	 */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
+
 		ret = pfs_alloc_fill_holes(pfs_inode(req, e.ino), fd, &ctx);
 		if (ret < 0) {
 			pfs_inode_forget(&pfs_fs(req)->table,
@@ -131,14 +141,8 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs_file *f;
 	int fd, err;
 
-	/*
-	 * Writing to a regular file on a copy-on-write device below the
-	 * root mounted without allow_cow could lose stores: refused.
-	 */
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || trunc) {
-		struct pfs_alloc_ctx ctx = pfs_req_alloc_ctx(req);
-
-		err = -pfs_alloc_may_write(&ctx, inode, false);
+		err = -do_may_write(req, inode, false);
 		if (err) {
 			fuse_reply_err(req, err);
 			return;

@@ -26,8 +26,8 @@
 
 /* The engine's state for one mount, shared by all requests. */
 struct pfs_engine {
-	struct pfs_caps caps;		/* the root's; probed before the mount;
-					 * read-only */
+	struct pfs_caps caps;		/* the root's, probed before the
+					 * mount; read-only */
 	struct pfs_devtable devs;	/* devices below the root: see
 					 * pfs_devcaps.h for its locking */
 	struct pfs_stats stats;		/* atomics */
