@@ -94,7 +94,7 @@ static void do_log_device(struct pfs_engine *eng, int fd,
 	char path[PATH_MAX];
 
 	do_mount_path(eng, fd, path, sizeof(path));
-	pfs_info("backing %s (device %u:%u, mounted below the root): %s, "
+	pfs_info("backing %s (device %u:%u, below the root): %s, "
 		 "fallocate %s; guarantee %s",
 		 path, major(c->dev), minor(c->dev), c->fs_name,
 		 pfs_caps_fallocate_word(c), pfs_caps_guarantee(c, r, true));
