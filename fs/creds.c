@@ -16,6 +16,7 @@
 
 /* The daemon's own credentials, read once at startup. */
 static bool daemon_is_root;
+static bool kernel_checks;
 static uid_t daemon_fsuid;
 static gid_t daemon_fsgid;
 static gid_t daemon_groups[PFS_MAX_GROUPS];
@@ -45,8 +46,9 @@ static int do_drop_sys_resource(void)
 	return 0;
 }
 
-int pfs_creds_init(void)
+int pfs_creds_init(bool default_permissions)
 {
+	kernel_checks = default_permissions;
 	daemon_is_root = geteuid() == 0;
 	daemon_fsuid = geteuid();
 	daemon_fsgid = getegid();
@@ -86,6 +88,21 @@ int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
 	c->switched = true;
 	c->groups = true;
 	return 0;
+}
+
+bool pfs_creds_kernel_checks(void)
+{
+	return kernel_checks;
+}
+
+int pfs_creds_enter_look(fuse_req_t req, struct pfs_creds *c)
+{
+	if (kernel_checks) {
+		c->switched = false;
+		c->groups = false;
+		return 0;
+	}
+	return pfs_creds_enter(req, c);
 }
 
 void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c)

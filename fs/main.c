@@ -274,7 +274,7 @@ int main(int argc, char *argv[])
 	 * it a second time.
 	 */
 	umask(0);
-	if (pfs_creds_init() < 0)
+	if (pfs_creds_init(cfg.default_permissions) < 0)
 		pfs_warn("cannot set up per-caller credentials (groups, "
 			 "CAP_SYS_RESOURCE)");
 

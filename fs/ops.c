@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
@@ -68,7 +69,13 @@ int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
 		return pfs_neg_errno();
 	e->ino = inode == fs->table.root ? FUSE_ROOT_ID : (uintptr_t)inode;
 	e->attr_timeout = fs->timeout;
-	e->entry_timeout = fs->timeout;
+	/*
+	 * Without default_permissions the kernel trusts a cached name
+	 * without asking: another user could walk through a directory they
+	 * may not search.  Names are then never cached, so every walk is
+	 * a lookup as its caller.
+	 */
+	e->entry_timeout = pfs_creds_kernel_checks() ? fs->timeout : 0;
 	return 0;
 }
 

@@ -27,16 +27,27 @@ struct pfs_creds {
 /*
  * Remember the daemon's own credentials, and drop CAP_SYS_RESOURCE: with
  * it, a root daemon's allocations would ignore quota limits whoever asked.
- * Call once at startup, before any thread is made (threads inherit it).
- * 0 or -errno.
+ * kernel_checks: the mount has default_permissions (the kernel checks every
+ * caller's permissions before a request reaches us).  Call once at
+ * startup, before any thread is made (threads inherit it).  0 or -errno.
  */
-int pfs_creds_init(void);
+int pfs_creds_init(bool kernel_checks);
+
+/* The mount has default_permissions (as given to pfs_creds_init). */
+bool pfs_creds_kernel_checks(void);
 
 /*
  * Take on the credentials of req's caller (nothing to do when the daemon
  * is not root, or the caller is root).  0, or -errno with nothing changed.
  */
 int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c);
+
+/*
+ * For requests that only look at things: pfs_creds_enter where the kernel
+ * has not checked the caller's permissions, nothing where it has (see
+ * above).  0, or -errno with nothing changed.
+ */
+int pfs_creds_enter_look(fuse_req_t req, struct pfs_creds *c);
 
 /*
  * Only fsuid and fsgid, for requests that allocate through an already open
