@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/capability.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <sys/stat.h>
 #include <sys/fsuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -17,6 +20,11 @@
 /* The daemon's own credentials, read once at startup. */
 static bool daemon_is_root;
 static bool kernel_checks;
+static bool dont_mask;		/* set by init, before any request */
+
+/* This thread has its own umask (unshare(CLONE_FS) succeeded). */
+static __thread bool own_umask;
+static __thread bool own_umask_tried;
 static uid_t daemon_fsuid;
 static gid_t daemon_fsgid;
 static gid_t daemon_groups[PFS_MAX_GROUPS];
@@ -68,6 +76,7 @@ int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
 
 	c->switched = false;
 	c->groups = false;
+	c->umask = false;
 	if (!daemon_is_root || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
 	/*
@@ -100,15 +109,57 @@ int pfs_creds_enter_look(fuse_req_t req, struct pfs_creds *c)
 	if (kernel_checks) {
 		c->switched = false;
 		c->groups = false;
+		c->umask = false;
 		return 0;
 	}
 	return pfs_creds_enter(req, c);
+}
+
+void pfs_creds_set_dont_mask(bool on)
+{
+	dont_mask = on;
+}
+
+/*
+ * umask is per fs_struct, which threads share: a thread unshares its own
+ * once, then may set it per request without touching other threads.
+ */
+static bool do_own_umask(void)
+{
+	if (!own_umask_tried) {
+		own_umask_tried = true;
+		own_umask = unshare(CLONE_FS) == 0;
+		if (!own_umask) {
+			static atomic_bool warned;
+
+			if (!atomic_exchange(&warned, true))
+				pfs_warn("unshare(CLONE_FS): %m: the caller's umask is applied even where a default ACL should override it");
+		}
+	}
+	return own_umask;
+}
+
+int pfs_creds_enter_create(fuse_req_t req, struct pfs_creds *c, mode_t *mode)
+{
+	mode_t mask = dont_mask ? fuse_req_ctx(req)->umask : 0;
+	int ret = pfs_creds_enter(req, c);
+
+	if (ret < 0 || !mask)
+		return ret;
+	if (do_own_umask()) {
+		umask(mask);
+		c->umask = true;
+	} else {
+		*mode &= ~mask;
+	}
+	return 0;
 }
 
 void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c)
 {
 	c->switched = false;
 	c->groups = false;
+	c->umask = false;
 	if (!daemon_is_root || (uid == daemon_fsuid && gid == daemon_fsgid))
 		return;
 	setfsgid(gid);
@@ -118,6 +169,10 @@ void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c)
 
 void pfs_creds_leave(struct pfs_creds *c)
 {
+	/* The daemon's own umask is 0 (main.c). */
+	if (c->umask)
+		umask(0);
+	c->umask = false;
 	if (!c->switched)
 		return;
 	setfsuid(daemon_fsuid);

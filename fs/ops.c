@@ -159,6 +159,23 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * so a backing write would not clear them itself.
 	 */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/*
+	 * POSIX ACLs: with them the kernel's permission checks (under
+	 * default_permissions) read the ACLs too, as the backing filesystem
+	 * would.  Asking for them turns default_permissions on, so not on a
+	 * no_default_permissions mount: there the backing filesystem checks,
+	 * ACLs included, as the caller.
+	 */
+	if (pfs_creds_kernel_checks() && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	/*
+	 * The umask is ours to apply (the kernel sends it with the request):
+	 * the backing filesystem ignores it where the parent directory has
+	 * a default ACL, as natively.  See pfs_creds_enter_create.
+	 */
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
+	pfs_creds_set_dont_mask(conn->want & FUSE_CAP_DONT_MASK);
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
 		conn->want |= FUSE_CAP_SPLICE_READ;

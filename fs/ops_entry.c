@@ -101,7 +101,7 @@ void pfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode, dev_t rdev)
 {
 	struct pfs_creds c;
-	int ret = pfs_creds_enter(req, &c);
+	int ret = pfs_creds_enter_create(req, &c, &mode);
 
 	if (ret == 0) {
 		if (mknodat(pfs_inode(req, parent)->fd, name, mode, rdev) == -1)
@@ -115,7 +115,7 @@ void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode)
 {
 	struct pfs_creds c;
-	int ret = pfs_creds_enter(req, &c);
+	int ret = pfs_creds_enter_create(req, &c, &mode);
 
 	if (ret == 0) {
 		if (mkdirat(pfs_inode(req, parent)->fd, name, mode) == -1)

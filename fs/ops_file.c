@@ -64,7 +64,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct pfs_file *f;
 	int fd, pfd, ret;
 
-	ret = pfs_creds_enter(req, &c);
+	ret = pfs_creds_enter_create(req, &c, &mode);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;

@@ -22,6 +22,7 @@
 struct pfs_creds {
 	bool switched;	/* fsuid/fsgid were changed */
 	bool groups;	/* the supplementary groups were changed too */
+	bool umask;	/* this thread's umask was set for the request */
 };
 
 /*
@@ -41,6 +42,23 @@ bool pfs_creds_kernel_checks(void);
  * is not root, or the caller is root).  0, or -errno with nothing changed.
  */
 int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c);
+
+/*
+ * The umask of new files and directories (FUSE_CAP_DONT_MASK): the kernel
+ * then leaves the caller's umask to us, to be applied only where the parent
+ * directory has no default ACL, which is what the backing filesystem does
+ * with the thread's umask.  init tells whether the kernel agreed.
+ */
+void pfs_creds_set_dont_mask(bool dont_mask);
+
+/*
+ * pfs_creds_enter, for mknod, mkdir and create: also take on the caller's
+ * umask (the thread gets a umask of its own, with unshare(CLONE_FS), at its
+ * first such request).  *mode is the mode to create with: unchanged, or
+ * with the umask applied here where the thread cannot have its own umask
+ * (then a default ACL no longer overrides the umask).
+ */
+int pfs_creds_enter_create(fuse_req_t req, struct pfs_creds *c, mode_t *mode);
 
 /*
  * For requests that only look at things: pfs_creds_enter where the kernel
