@@ -82,11 +82,11 @@ static int do_drop_sys_resource(void)
 	return 0;
 }
 
-int pfs_creds_init(bool default_permissions)
+int pfs_creds_init(bool checked)
 {
-	kernel_checks = default_permissions;
 	int n;
 
+	kernel_checks = checked;
 	daemon_is_root = geteuid() == 0;
 	daemon_fsuid = geteuid();
 	daemon_fsgid = getegid();

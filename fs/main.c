@@ -274,7 +274,11 @@ int main(int argc, char *argv[])
 	 * or by the kernel where it does not grant FUSE_CAP_DONT_MASK.
 	 */
 	umask(0);
-	if (pfs_creds_init(cfg.default_permissions) < 0)
+	/*
+	 * Without allow_other the only caller is whoever mounted (the
+	 * daemon's own user): nobody else's rights need checking.
+	 */
+	if (pfs_creds_init(cfg.default_permissions || !cfg.allow_other) < 0)
 		pfs_warn("cannot set up per-caller credentials (groups, "
 			 "CAP_SYS_RESOURCE)");
 

@@ -10,6 +10,20 @@
  * the groups are set with the raw setgroups syscall (glibc's wrapper would
  * change every thread of the process).  Changing fsuid away from 0 also
  * drops the filesystem capabilities for that thread, as for a native call.
+ *
+ * Which requests switch:
+ *  - everything that creates, removes, renames, changes attributes or
+ *    xattrs, truncates at open, or answers access(2): always
+ *    (pfs_creds_enter; mknod, mkdir and create also take on the caller's
+ *    umask: pfs_creds_enter_create);
+ *  - requests that only look (lookup, readlink, getxattr, listxattr,
+ *    opendir, readdirplus, open without O_TRUNC): only where the kernel has
+ *    not checked the caller's permissions, i.e. on an allow_other mount
+ *    without default_permissions (pfs_creds_enter_look).  With
+ *    default_permissions the kernel has checked mode bits and ACLs already;
+ *    switching again would cost a /proc read per request for nothing.
+ *  - writes, copies, fallocate, hole filling: fsuid and fsgid only
+ *    (pfs_creds_enter_ids), for the root reserve and quotas.
  */
 #ifndef PFS_CREDS_H
 #define PFS_CREDS_H
@@ -28,13 +42,15 @@ struct pfs_creds {
 /*
  * Remember the daemon's own credentials, and drop CAP_SYS_RESOURCE: with
  * it, a root daemon's allocations would ignore quota limits whoever asked.
- * kernel_checks: the mount has default_permissions (the kernel checks every
- * caller's permissions before a request reaches us).  Call once at
- * startup, before any thread is made (threads inherit it).  0 or -errno.
+ * kernel_checks: no other user's permissions are left for the daemon to
+ * check: the mount has default_permissions (the kernel checks every caller
+ * before a request reaches us), or no allow_other (only its owner may use
+ * it).  Call once at startup, before any thread is made (threads inherit
+ * it).  0 or -errno.
  */
 int pfs_creds_init(bool kernel_checks);
 
-/* The mount has default_permissions (as given to pfs_creds_init). */
+/* kernel_checks, as given to pfs_creds_init. */
 bool pfs_creds_kernel_checks(void);
 
 /*
