@@ -338,12 +338,16 @@ int main(int argc, char *argv[])
 	pthread_mutex_init(&fs.open_lock, NULL);
 	do_raise_nofile();
 	/*
-	 * The kernel has already applied the caller's umask to every mode it
-	 * sends (we do not ask for FUSE_CAP_DONT_MASK); ours must not mask
-	 * it a second time.
+	 * The daemon's own umask is 0: the caller's umask is applied per
+	 * request, in the worker thread's own umask (pfs_creds_enter_create),
+	 * or by the kernel where it does not grant FUSE_CAP_DONT_MASK.
 	 */
 	umask(0);
-	if (pfs_creds_init() < 0)
+	/*
+	 * Without allow_other the only caller is whoever mounted (the
+	 * daemon's own user): nobody else's rights need checking.
+	 */
+	if (pfs_creds_init(cfg.default_permissions || !cfg.allow_other) < 0)
 		pfs_warn("cannot set up per-caller credentials (groups, "
 			 "CAP_SYS_RESOURCE)");
 

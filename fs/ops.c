@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
@@ -80,7 +81,13 @@ int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
 		return pfs_neg_errno();
 	e->ino = inode == fs->table.root ? FUSE_ROOT_ID : (uintptr_t)inode;
 	e->attr_timeout = fs->timeout;
-	e->entry_timeout = fs->timeout;
+	/*
+	 * Without default_permissions the kernel trusts a cached name
+	 * without asking: another user could walk through a directory they
+	 * may not search.  Names are then never cached, so every walk is
+	 * a lookup as its caller.
+	 */
+	e->entry_timeout = pfs_creds_kernel_checks() ? fs->timeout : 0;
 	return 0;
 }
 
@@ -164,6 +171,23 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * so a backing write would not clear them itself.
 	 */
 	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	/*
+	 * POSIX ACLs: with them the kernel's permission checks (under
+	 * default_permissions) read the ACLs too, as the backing filesystem
+	 * would.  Asking for them turns default_permissions on, so not on a
+	 * no_default_permissions mount: there the backing filesystem checks,
+	 * ACLs included, as the caller.
+	 */
+	if (pfs_creds_kernel_checks() && (conn->capable & FUSE_CAP_POSIX_ACL))
+		conn->want |= FUSE_CAP_POSIX_ACL;
+	/*
+	 * The umask is ours to apply (the kernel sends it with the request):
+	 * the backing filesystem ignores it where the parent directory has
+	 * a default ACL, as natively.  See pfs_creds_enter_create.
+	 */
+	if (conn->capable & FUSE_CAP_DONT_MASK)
+		conn->want |= FUSE_CAP_DONT_MASK;
+	pfs_creds_set_dont_mask(conn->want & FUSE_CAP_DONT_MASK);
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
 		conn->want |= FUSE_CAP_SPLICE_READ;

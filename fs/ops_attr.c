@@ -70,22 +70,45 @@ static struct timespec do_time(int valid, int set_flag, int now_flag,
 }
 
 /*
- * Is this mode change the kernel clearing setuid/setgid after a write,
- * truncate or chown by someone else (we leave FUSE_CAP_HANDLE_KILLPRIV
- * off, so the kernel sends it as a plain mode change)?  It only removes
- * S_ISUID/S_ISGID from the current mode.  Natively the kernel does that with
- * its own rights; a non-owner's chmod would fail, so it is applied with the
- * daemon's.  Dropping privilege bits can never grant anything.
+ * Does this mode change look like the kernel clearing setuid/setgid after
+ * a write, truncate or chown (we leave FUSE_CAP_HANDLE_KILLPRIV off, so the
+ * kernel sends it as a plain mode change)?  It only removes S_ISUID/S_ISGID
+ * from the current mode (*st, read here).
  */
-static bool do_is_kill_priv(struct pfs_inode *inode, mode_t mode)
+static bool do_looks_like_kill(struct pfs_inode *inode, mode_t mode,
+			       struct stat *st)
 {
 	const mode_t priv = S_ISUID | S_ISGID;
-	struct stat st;
 
-	if (pfs_do_getattr(inode, &st) < 0)
+	if (pfs_do_getattr(inode, st) < 0)
 		return false;
-	return (st.st_mode & 07777) != (mode & 07777) &&
-	       (mode & 07777) == (st.st_mode & 07777 & ~priv);
+	return (st->st_mode & 07777) != (mode & 07777) &&
+	       (mode & 07777) == (st->st_mode & 07777 & ~priv);
+}
+
+/*
+ * Would a native kernel have cleared the bits here, with its own rights?
+ * Only for a chown of a non-directory, and for a regular file the caller
+ * may write (they just wrote or truncated it; an ftruncate comes with its
+ * open file).  Run as the caller.  A non-owner's chmod that only strips the
+ * bits from anything else (a directory above all) is a chmod like any
+ * other, refused natively.
+ */
+static bool do_kernel_would_kill(struct pfs_inode *inode, const struct stat *st,
+				 int valid, struct fuse_file_info *fi)
+{
+	char proc[PFS_PROC_PATH_MAX];
+
+	if (S_ISDIR(st->st_mode))
+		return false;
+	if (valid & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID))
+		return true;
+	if (!S_ISREG(st->st_mode))
+		return false;
+	if (fi && (valid & FUSE_SET_ATTR_SIZE))
+		return true;
+	pfs_proc_path(proc, inode->fd);
+	return faccessat(AT_FDCWD, proc, W_OK, AT_EACCESS) == 0;
 }
 
 static int do_chmod(struct pfs_inode *inode, struct fuse_file_info *fi,
@@ -104,16 +127,20 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 int valid, struct fuse_file_info *fi)
 {
 	struct pfs_inode *inode = pfs_inode(req, ino);
-	bool kill = (valid & FUSE_SET_ATTR_MODE) &&
-		    do_is_kill_priv(inode, attr->st_mode);
 	struct pfs_creds c;
 	struct stat st;
+	bool kill;
 	int ret;
+
+	kill = (valid & FUSE_SET_ATTR_MODE) &&
+	       do_looks_like_kill(inode, attr->st_mode, &st);
 
 	/* Owner, mode, times and size change with the caller's rights. */
 	ret = pfs_creds_enter(req, &c);
 	if (ret < 0)
 		goto out_reply;
+	if (kill)
+		kill = do_kernel_would_kill(inode, &st, valid, fi);
 	/*
 	 * The size first: it is the change most likely to be refused
 	 * (ENOSPC), and a refused request must leave the file unchanged.
@@ -174,15 +201,27 @@ out_reply:
 		fuse_reply_attr(req, &st, pfs_fs(req)->timeout);
 }
 
+/*
+ * Sent only without default_permissions.  The kernel sends the ids that
+ * access(2) checks (the real ones, or the effective ones for AT_EACCESS):
+ * take them on and ask with AT_EACCESS, which checks the thread's current
+ * fsuid, fsgid and groups (without it, faccessat would check the daemon's
+ * real uid).
+ */
 void pfs_access(fuse_req_t req, fuse_ino_t ino, int mask)
 {
 	char proc[PFS_PROC_PATH_MAX];
+	struct pfs_creds c;
+	int ret;
 
 	pfs_proc_path(proc, pfs_inode(req, ino)->fd);
-	if (faccessat(AT_FDCWD, proc, mask, 0) == -1)
-		fuse_reply_err(req, errno);
-	else
-		fuse_reply_err(req, 0);
+	ret = pfs_creds_enter(req, &c);
+	if (ret == 0) {
+		if (faccessat(AT_FDCWD, proc, mask, AT_EACCESS) == -1)
+			ret = pfs_neg_errno();
+		pfs_creds_leave(&c);
+	}
+	fuse_reply_err(req, -ret);
 }
 
 void pfs_statfs(fuse_req_t req, fuse_ino_t ino)

@@ -12,21 +12,35 @@
 #include <unistd.h>
 
 #include "pfs_compat.h"
+#include "pfs_creds.h"
 #include "pfs_handle.h"
 #include "pfs_ops.h"
 
 void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct pfs_dir *d = calloc(1, sizeof(*d));
+	struct pfs_creds c;
 	int fd, err;
 
 	if (!d) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	/* "." relative to the O_PATH fd: a readable fd of the same dir. */
+	/*
+	 * "." relative to the O_PATH fd: a readable fd of the same dir,
+	 * opened as the caller unless the kernel checked read permission.
+	 */
+	err = -pfs_creds_enter_look(req, &c);
+	if (err) {
+		free(d);
+		fuse_reply_err(req, err);
+		return;
+	}
 	fd = openat(pfs_inode(req, ino)->fd, ".",
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	err = errno;
+	pfs_creds_leave(&c);
+	errno = err;
 	if (fd == -1)
 		goto out_err;
 	d->dp = fdopendir(fd);
@@ -63,6 +77,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 {
 	struct pfs_dir *d = pfs_dir(fi);
 	struct pfs_fs *fs = pfs_fs(req);
+	struct pfs_creds c = { 0 };
 	char *buf, *p;
 	size_t rem = size;
 	int err = 0;
@@ -72,6 +87,19 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
+	}
+	/*
+	 * readdirplus looks every name up: as the caller where the kernel
+	 * does not check, so a directory the caller may read but not search
+	 * lists names without attributes, as natively.
+	 */
+	if (plus) {
+		err = -pfs_creds_enter_look(req, &c);
+		if (err) {
+			free(buf);
+			fuse_reply_err(req, err);
+			return;
+		}
 	}
 	p = buf;
 	if (off != d->offset) {
@@ -129,6 +157,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size,
 		d->entry = NULL;
 		d->offset = next;
 	}
+	pfs_creds_leave(&c);
 	/* Entries already packed are returned; the error comes next call. */
 	if (err && p == buf)
 		fuse_reply_err(req, err);

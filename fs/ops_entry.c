@@ -20,10 +20,19 @@
 void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
+	struct pfs_creds c;
 	int ret;
 
 	pfs_dbg("lookup(parent=%" PRIu64 ", name=%s)", (uint64_t)parent, name);
-	ret = pfs_do_lookup(req, parent, name, &e);
+	/*
+	 * Without default_permissions the search permission on parent is
+	 * checked here, by the backing filesystem, as the caller.
+	 */
+	ret = pfs_creds_enter_look(req, &c);
+	if (ret == 0) {
+		ret = pfs_do_lookup(req, parent, name, &e);
+		pfs_creds_leave(&c);
+	}
 	if (ret < 0)
 		fuse_reply_err(req, -ret);
 	else
@@ -50,11 +59,20 @@ void pfs_forget_multi(fuse_req_t req, size_t count,
 void pfs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	char buf[PATH_MAX + 1];
+	struct pfs_creds c;
 	ssize_t n;
+	int ret;
 
+	ret = pfs_creds_enter_look(req, &c);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
+		return;
+	}
 	n = readlinkat(pfs_inode(req, ino)->fd, "", buf, sizeof(buf));
-	if (n == -1) {
-		fuse_reply_err(req, errno);
+	ret = n == -1 ? pfs_neg_errno() : 0;
+	pfs_creds_leave(&c);
+	if (ret < 0) {
+		fuse_reply_err(req, -ret);
 		return;
 	}
 	if (n == sizeof(buf)) {
@@ -83,7 +101,7 @@ void pfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode, dev_t rdev)
 {
 	struct pfs_creds c;
-	int ret = pfs_creds_enter(req, &c);
+	int ret = pfs_creds_enter_create(req, &c, &mode);
 
 	if (ret == 0) {
 		if (mknodat(pfs_inode(req, parent)->fd, name, mode, rdev) == -1)
@@ -97,7 +115,7 @@ void pfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
 	       mode_t mode)
 {
 	struct pfs_creds c;
-	int ret = pfs_creds_enter(req, &c);
+	int ret = pfs_creds_enter_create(req, &c, &mode);
 
 	if (ret == 0) {
 		if (mkdirat(pfs_inode(req, parent)->fd, name, mode) == -1)

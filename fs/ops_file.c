@@ -77,7 +77,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 
 	ret = do_may_write(req, pfs_inode(req, parent), true);
 	if (ret == 0)
-		ret = pfs_creds_enter(req, &c);
+		ret = pfs_creds_enter_create(req, &c, &mode);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
@@ -153,22 +153,22 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	 * O_TRUNC changes the size: serialize it like any other change, and
 	 * truncate as the caller, so the backing filesystem clears setuid
 	 * and setgid bits as it would for them (the kernel sends no separate
-	 * mode change for an atomic O_TRUNC open).
+	 * mode change for an atomic O_TRUNC open).  Any other open is the
+	 * caller's where the kernel has not checked their permissions.
 	 */
-	if (trunc) {
-		err = -pfs_creds_enter(req, &c);
-		if (err) {
-			fuse_reply_err(req, err);
-			return;
-		}
-		pthread_rwlock_wrlock(&inode->size_lock);
+	err = -(trunc ? pfs_creds_enter(req, &c) :
+			pfs_creds_enter_look(req, &c));
+	if (err) {
+		fuse_reply_err(req, err);
+		return;
 	}
+	if (trunc)
+		pthread_rwlock_wrlock(&inode->size_lock);
 	fd = open(proc, do_backing_flags(fi->flags));
 	err = errno;
-	if (trunc) {
+	if (trunc)
 		pthread_rwlock_unlock(&inode->size_lock);
-		pfs_creds_leave(&c);
-	}
+	pfs_creds_leave(&c);
 	if (fd == -1) {
 		fuse_reply_err(req, err);
 		return;

@@ -10,6 +10,20 @@
  * the groups are set with the raw setgroups syscall (glibc's wrapper would
  * change every thread of the process).  Changing fsuid away from 0 also
  * drops the filesystem capabilities for that thread, as for a native call.
+ *
+ * Which requests switch:
+ *  - everything that creates, removes, renames, changes attributes or
+ *    xattrs, truncates at open, or answers access(2): always
+ *    (pfs_creds_enter; mknod, mkdir and create also take on the caller's
+ *    umask: pfs_creds_enter_create);
+ *  - requests that only look (lookup, readlink, getxattr, listxattr,
+ *    opendir, readdirplus, open without O_TRUNC): only where the kernel has
+ *    not checked the caller's permissions, i.e. on an allow_other mount
+ *    without default_permissions (pfs_creds_enter_look).  With
+ *    default_permissions the kernel has checked mode bits and ACLs already;
+ *    switching again would cost a /proc read per request for nothing.
+ *  - writes, copies, fallocate, hole filling: fsuid and fsgid only
+ *    (pfs_creds_enter_ids), for the root reserve and quotas.
  */
 #ifndef PFS_CREDS_H
 #define PFS_CREDS_H
@@ -22,21 +36,52 @@
 struct pfs_creds {
 	bool switched;	/* fsuid/fsgid were changed */
 	bool groups;	/* the supplementary groups were changed too */
+	bool umask;	/* this thread's umask was set for the request */
 };
 
 /*
  * Remember the daemon's own credentials, and drop CAP_SYS_RESOURCE: with
  * it, a root daemon's allocations would ignore quota limits whoever asked.
- * Call once at startup, before any thread is made (threads inherit it).
- * 0 or -errno.
+ * kernel_checks: no other user's permissions are left for the daemon to
+ * check: the mount has default_permissions (the kernel checks every caller
+ * before a request reaches us), or no allow_other (only its owner may use
+ * it).  Call once at startup, before any thread is made (threads inherit
+ * it).  0 or -errno.
  */
-int pfs_creds_init(void);
+int pfs_creds_init(bool kernel_checks);
+
+/* kernel_checks, as given to pfs_creds_init. */
+bool pfs_creds_kernel_checks(void);
 
 /*
  * Take on the credentials of req's caller (nothing to do when the daemon
  * is not root, or the caller is root).  0, or -errno with nothing changed.
  */
 int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c);
+
+/*
+ * The umask of new files and directories (FUSE_CAP_DONT_MASK): the kernel
+ * then leaves the caller's umask to us, to be applied only where the parent
+ * directory has no default ACL, which is what the backing filesystem does
+ * with the thread's umask.  init tells whether the kernel agreed.
+ */
+void pfs_creds_set_dont_mask(bool dont_mask);
+
+/*
+ * pfs_creds_enter, for mknod, mkdir and create: also take on the caller's
+ * umask (the thread gets a umask of its own, with unshare(CLONE_FS), at its
+ * first such request).  *mode is the mode to create with: unchanged, or
+ * with the umask applied here where the thread cannot have its own umask
+ * (then a default ACL no longer overrides the umask).
+ */
+int pfs_creds_enter_create(fuse_req_t req, struct pfs_creds *c, mode_t *mode);
+
+/*
+ * For requests that only look at things: pfs_creds_enter where the kernel
+ * has not checked the caller's permissions, nothing where it has (see
+ * above).  0, or -errno with nothing changed.
+ */
+int pfs_creds_enter_look(fuse_req_t req, struct pfs_creds *c);
 
 /*
  * Only fsuid and fsgid, for requests that allocate through an already open

@@ -88,6 +88,21 @@
  *                                 /proc/self/fd link of openat(fd, REL)) or
  *                                 "REL ENAME"
  *
+ * Permission probes (t-perms, t-acl, t-groups), one system call each:
+ *
+ *   access     PATH MODES         access(2), MODES a string of r, w, x
+ *                                 (R_OK, W_OK, X_OK) or f (F_OK)
+ *   eaccess    PATH MODES         faccessat(2) with AT_EACCESS
+ *   read       PATH               open(O_RDONLY) + read(2) of one byte
+ *   ls         DIR                opendir + readdir; prints the number of
+ *                                 entries other than . and ..
+ *   getxattr   PATH NAME          getxattr(2); prints the value's size
+ *   listxattr  PATH               llistxattr(2); prints the names sorted,
+ *                                 comma-separated ("-" for none)
+ *   removexattr PATH NAME         removexattr(2)
+ *   umask-mkdir PATH MODE UMASK   umask(UMASK), then mkdir(2)
+ *   umask-create PATH MODE UMASK  umask(UMASK), then open(O_CREAT|O_EXCL)
+ *
  * Output on stdout: "ok" (or the number asked for) on success, exit 0; the
  * errno name alone (e.g. "ENOSPC") when a system call fails, exit 1, with the
  * failing call on stderr; "mismatch" from verify and zeros, exit 3.  Usage
@@ -1439,6 +1454,159 @@ static int cmd_syslog_recv(int argc, char **argv)
 	return 0;
 }
 
+/* --- Permission probes (t-perms, t-acl, t-groups). --- */
+
+static int parse_access_mode(const char *s)
+{
+	int mode = 0;
+
+	for (; *s; s++) {
+		switch (*s) {
+		case 'r': mode |= R_OK; break;
+		case 'w': mode |= W_OK; break;
+		case 'x': mode |= X_OK; break;
+		case 'f': break;
+		default: usage();
+		}
+	}
+	return mode;
+}
+
+static int cmd_access(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(access(argv[0], parse_access_mode(argv[1])), "access",
+		      argv[0]);
+}
+
+static int cmd_eaccess(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(faccessat(AT_FDCWD, argv[0], parse_access_mode(argv[1]),
+				AT_EACCESS),
+		      "faccessat", argv[0]);
+}
+
+static int cmd_read(int argc, char **argv)
+{
+	char c;
+	int fd;
+
+	if (argc != 1)
+		usage();
+	fd = open(argv[0], O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	if (read(fd, &c, 1) == -1) {
+		int err = errno;
+
+		close(fd);
+		return sys_fail("read", argv[0], err);
+	}
+	close(fd);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+	struct dirent *de;
+	long n = 0;
+	DIR *dp;
+
+	if (argc != 1)
+		usage();
+	dp = opendir(argv[0]);
+	if (!dp)
+		return sys_fail("opendir", argv[0], errno);
+	errno = 0;
+	while ((de = readdir(dp)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			n++;
+	if (errno) {
+		int err = errno;
+
+		closedir(dp);
+		return sys_fail("readdir", argv[0], err);
+	}
+	closedir(dp);
+	printf("%ld\n", n);
+	return 0;
+}
+
+static int cmd_getxattr(int argc, char **argv)
+{
+	ssize_t n;
+
+	if (argc != 2)
+		usage();
+	n = getxattr(argv[0], argv[1], NULL, 0);
+	if (n == -1)
+		return sys_fail("getxattr", argv[0], errno);
+	printf("%zd\n", n);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmd_listxattr(int argc, char **argv)
+{
+	char buf[65536];
+	char *names[4096];
+	size_t count = 0;
+	ssize_t n;
+
+	if (argc != 1)
+		usage();
+	n = llistxattr(argv[0], buf, sizeof(buf));
+	if (n == -1)
+		return sys_fail("listxattr", argv[0], errno);
+	for (char *p = buf; p < buf + n && count < 4096; p += strlen(p) + 1)
+		names[count++] = p;
+	qsort(names, count, sizeof(names[0]), cmp_str);
+	if (!count)
+		printf("-");
+	for (size_t i = 0; i < count; i++)
+		printf("%s%s", i ? "," : "", names[i]);
+	printf("\n");
+	return 0;
+}
+
+static int cmd_removexattr(int argc, char **argv)
+{
+	if (argc != 2)
+		usage();
+	return report(removexattr(argv[0], argv[1]), "removexattr", argv[0]);
+}
+
+static int cmd_umask_mkdir(int argc, char **argv)
+{
+	if (argc != 3)
+		usage();
+	umask(parse_mode(argv[2]));
+	return report(mkdir(argv[0], parse_mode(argv[1])), "mkdir", argv[0]);
+}
+
+static int cmd_umask_create(int argc, char **argv)
+{
+	int fd;
+
+	if (argc != 3)
+		usage();
+	umask(parse_mode(argv[2]));
+	fd = open(argv[0], O_WRONLY | O_CREAT | O_EXCL, parse_mode(argv[1]));
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	close(fd);
+	printf("ok\n");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -1479,6 +1647,15 @@ static const struct {
 	{ "createloop", cmd_createloop },
 	{ "byhandle", cmd_byhandle },
 	{ "syslog-recv", cmd_syslog_recv },
+	{ "access", cmd_access },
+	{ "eaccess", cmd_eaccess },
+	{ "read", cmd_read },
+	{ "ls", cmd_ls },
+	{ "getxattr", cmd_getxattr },
+	{ "listxattr", cmd_listxattr },
+	{ "removexattr", cmd_removexattr },
+	{ "umask-mkdir", cmd_umask_mkdir },
+	{ "umask-create", cmd_umask_create },
 };
 
 int main(int argc, char **argv)
