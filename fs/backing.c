@@ -256,6 +256,60 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	return -err;
 }
 
+/* The largest piece pfs_backing_copy() moves per read/write pair. */
+#define PFS_COPY_CHUNK (1 << 20)
+
+ssize_t pfs_backing_copy(int fd_in, off_t off_in, int fd_out, off_t off_out,
+			 size_t len)
+{
+	size_t chunk = len < PFS_COPY_CHUNK ? len : PFS_COPY_CHUNK;
+	size_t done = 0;
+	ssize_t ret = 0;
+	char *buf;
+
+	/*
+	 * Never copy_file_range() or FICLONE here: XFS (reflink=1) and btrfs
+	 * answer both by sharing the source's extents with the destination,
+	 * so the next store into either file needs new space, and on a full
+	 * disk a mapped store then has nowhere to land.  Reading and writing
+	 * gives the destination blocks of its own; holes and unwritten
+	 * extents of the source read as zeros and become written zeros.
+	 */
+	if (len == 0)
+		return 0;
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		size_t want = len - done < chunk ? len - done : chunk;
+		ssize_t n = pread(fd_in, buf, want, off_in + (off_t)done);
+		ssize_t w = 0;
+
+		if (n < 0) {
+			ret = pfs_neg_errno();
+			break;
+		}
+		if (n == 0)
+			break;	/* the source ended */
+		while (w < n) {
+			ssize_t r = pwrite(fd_out, buf + w, (size_t)(n - w),
+					   off_out + (off_t)done + w);
+
+			if (r <= 0) {
+				ret = r < 0 ? pfs_neg_errno() : -EIO;
+				break;
+			}
+			w += r;
+		}
+		done += (size_t)w;
+		if (ret < 0)
+			break;
+	}
+	free(buf);
+	/* What was copied stands, as for a short write. */
+	return done > 0 ? (ssize_t)done : ret;
+}
+
 /* A byte range. */
 struct do_range {
 	off_t off;
