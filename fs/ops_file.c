@@ -316,6 +316,7 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		n = (size_t)(src.st_size - off_in);
 
 	ctx = pfs_req_alloc_ctx(req);
+	ctx.whole = true;	/* all of it is allocated, or nothing copied */
 	ret = pfs_alloc_extend_begin(&x, pfs_inode(req, ino_out), fd_out,
 				     false, off_out, n, &ctx);
 	if (ret < 0) {

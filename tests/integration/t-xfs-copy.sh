@@ -19,7 +19,10 @@
 # the copy fully allocated, every store after the fill reaches db (checked
 # on the backing file after unmount), db.bak keeps its content.
 # copy_file_range() of a preallocated-only source gives an allocated copy,
-# and a copy into the middle of a file shares nothing either.
+# and a copy into the middle of a file shares nothing either.  A copy is
+# handed over whole, so all it writes past end-of-file is allocated before
+# it starts: on a full disk it fails with ENOSPC and copies nothing (raw, it
+# is a clone and succeeds, sharing extents).
 . "$(dirname "$0")/lib.sh"
 require_loop
 require_tool
@@ -61,6 +64,38 @@ scenario()
 	echo "# $side: stores after the fill: $WRITER"
 }
 
+# big_copy SIDE DIR BACKING: with 16M left free, copy_file_range 32M of
+# data into an empty file.  Leaves the copy's result in COPY, and checks
+# on the mount that a refusal changed nothing.
+big_copy()
+{
+	local side=$1 d=$2 b=$3 free0 start
+	start=$(free_kib "$b")
+	"$PFS_TOOL" pwrite "$d/w" 0 32M >/dev/null
+	: >"$d/c"
+	sync -f "$b"
+	fallocate -l $(($(free_kib "$b") - 16 * 1024))K "$b/filler"
+	sync -f "$b"
+	free0=$(free_kib "$b")
+	echo "# $side: $free0 KiB free"
+	COPY=$("$PFS_TOOL" copyrange "$d/w" "$d/c" 0 32M)
+	COPY="$? $COPY"
+	if [ "$side" = mnt ]; then
+		expect_eq "$side: ... copies nothing" "0 0" "$(st_state "$b/c")"
+		expect_eq "$side: ... and takes no space" "$free0" \
+			"$(free_kib "$b")"
+	fi
+	SHARED_C=$(shared_count "$b/c")
+	rm -f "$d/w" "$d/c" "$b/filler"
+	# The space comes back once the daemon has released the files and
+	# XFS has freed their blocks (in the background): wait for it.
+	for _ in $(seq 100); do
+		sync -f "$b"
+		[ "$(free_kib "$b")" -ge $((start - 1024)) ] && break
+		sleep 0.1
+	done
+}
+
 R=$T/raw
 B=$T/bk
 M=$T/mnt
@@ -75,6 +110,11 @@ expect_tool "raw: copy_file_range of the preallocated file" "0 ok" \
 	copyrange "$R/p" "$R/p2" 0 32M
 expect_sparse "raw: the copy of a preallocated-only file is a hole" "$R/p2"
 rm -f "$R/p" "$R/p2"
+
+big_copy raw "$R" "$R"
+expect_eq "raw: a copy larger than the free space succeeds (a clone)" \
+	"0 ok" "$COPY"
+check "raw: ... sharing extents ($SHARED_C)" test "$SHARED_C" -gt 0
 
 scenario raw "$R" "$R"
 check "raw: cp shares db's extents ($SHARED_DB)" test "$SHARED_DB" -gt 0
@@ -117,6 +157,10 @@ expect_tool "the copied range" "0 ok" verify "$M/p2" 16M --offset 8M \
 expect_tool "the rest of p2 still zeros" "0 ok" zeros "$M/p2" 24M 8M
 rm -f "$M/p" "$M/p2"
 sync -f "$B"
+
+# A copy that does not fit is refused whole, before anything is copied.
+big_copy mnt "$M" "$B"
+expect_eq "mnt: a copy larger than the free space" "1 ENOSPC" "$COPY"
 
 scenario mnt "$M" "$B"
 expect_eq "mnt: cp leaves db unshared" 0 "$SHARED_DB"
