@@ -129,11 +129,16 @@ expect_tool "raw: db does not hold the stores" "3 mismatch" \
 # --- Through preallocfs -------------------------------------------------
 pfs_mount "$B" "$M" || done_testing
 
-# cp --reflink=always: no clone through FUSE, a clean failure.
-check "cp --reflink=always fails" \
-	test "$(cp --reflink=always /dev/null "$M/x" 2>/dev/null; echo $?)" \
-	-ne 0
-rm -f "$M/x"
+# cp --reflink=always: no clone through FUSE, a clean failure: EOPNOTSUPP,
+# the source unchanged and unshared, the copy left empty (by cp).
+"$PFS_TOOL" pwrite "$M/r" 0 1M >/dev/null
+err=$(LC_ALL=C cp --reflink=always "$M/r" "$M/r2" 2>&1)
+expect_eq "cp --reflink=always fails" 1 "$?"
+check "... with EOPNOTSUPP ($err)" grep -q 'not supported' <<<"$err"
+expect_eq "... the copy is empty" "0 0" "$(st_state "$B/r2")"
+expect_tool "... the source is unchanged" "0 ok" verify "$M/r" 1M
+expect_eq "... and not shared" 0 "$(shared_count "$B/r")"
+rm -f "$M/r" "$M/r2"
 
 # copy_file_range of a preallocated-only file: an allocated copy.
 expect_tool "ftruncate p 32M (allocated, unwritten)" "0 ok" \
