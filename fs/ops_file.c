@@ -277,8 +277,8 @@ void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 }
 
 /*
- * The most one reply can report: fuse_write_out carries a 32-bit count.
- * Newer kernels clamp the request to it; older ones do not.
+ * The most one reply can report: fuse_write_out carries a 32-bit count.  A
+ * larger request (a kernel that does not clamp it) gets a short count.
  */
 #define PFS_COPY_MAX ((size_t)UINT32_MAX & ~(size_t)4095)
 
