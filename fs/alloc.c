@@ -433,7 +433,8 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 		/* O_APPEND: the backing write lands at end-of-file. */
 		if (append)
 			x->off = x->st.st_size;
-		ret = pfs_policy_extend(x->st.st_size, x->off, len, &x->plan);
+		ret = (ctx->whole ? pfs_policy_copy : pfs_policy_extend)(
+			x->st.st_size, x->off, len, &x->plan);
 		if (ret < 0)
 			goto out_unlock;
 		if (x->plan.kind == PFS_PLAN_NONE || exclusive)

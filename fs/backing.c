@@ -305,6 +305,60 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	return -err;
 }
 
+/* The largest piece pfs_backing_copy() moves per read/write pair. */
+#define PFS_COPY_CHUNK (1 << 20)
+
+ssize_t pfs_backing_copy(int fd_in, off_t off_in, int fd_out, off_t off_out,
+			 size_t len)
+{
+	size_t chunk = len < PFS_COPY_CHUNK ? len : PFS_COPY_CHUNK;
+	size_t done = 0;
+	ssize_t ret = 0;
+	char *buf;
+
+	/*
+	 * Never copy_file_range() or FICLONE here: XFS (reflink=1) and btrfs
+	 * answer both by sharing the source's extents with the destination,
+	 * so the next store into either file needs new space, and on a full
+	 * disk a mapped store then has nowhere to land.  Reading and writing
+	 * gives the destination blocks of its own; holes and unwritten
+	 * extents of the source read as zeros and become written zeros.
+	 */
+	if (len == 0)
+		return 0;
+	buf = malloc(chunk);
+	if (!buf)
+		return -ENOMEM;
+	while (done < len) {
+		size_t want = len - done < chunk ? len - done : chunk;
+		ssize_t n = pread(fd_in, buf, want, off_in + (off_t)done);
+		ssize_t w = 0;
+
+		if (n < 0) {
+			ret = pfs_neg_errno();
+			break;
+		}
+		if (n == 0)
+			break;	/* the source ended */
+		while (w < n) {
+			ssize_t r = pwrite(fd_out, buf + w, (size_t)(n - w),
+					   off_out + (off_t)done + w);
+
+			if (r <= 0) {
+				ret = r < 0 ? pfs_neg_errno() : -EIO;
+				break;
+			}
+			w += r;
+		}
+		done += (size_t)w;
+		if (ret < 0)
+			break;
+	}
+	free(buf);
+	/* What was copied stands, as for a short write. */
+	return done > 0 ? (ssize_t)done : ret;
+}
+
 /* A byte range. */
 struct do_range {
 	off_t off;
@@ -393,19 +447,46 @@ static int do_scan_fiemap(int fd, off_t size, struct do_ranges *holes,
 }
 
 /*
- * Without FIEMAP (tmpfs): SEEK_DATA/SEEK_HOLE.  They report preallocated
- * pages as holes too, so a file whose blocks already cover its size is
- * taken as allocated without looking.
+ * The bytes of [0, size) a tmpfs file has no page for, by cachestat(): it
+ * counts the pages present, written or only fallocated (nr_cache) or
+ * swapped out (nr_evicted).  SEEK_HOLE cannot tell fallocated pages from
+ * missing ones.  -ENOSYS before Linux 6.5, -EPERM without write access.
  */
-static int do_scan_seek(int fd, const struct stat *st, struct do_ranges *holes)
+static int do_shmem_missing(int fd, off_t size, off_t *missing)
 {
-	off_t pos = 0, size = st->st_size;
+	struct pfs_cachestat_range range = { .off = 0, .len = (__u64)size };
+	struct pfs_cachestat cs = { 0 };
+	long page = sysconf(_SC_PAGESIZE);
+	uint64_t pages = ((uint64_t)size + (uint64_t)page - 1) / (uint64_t)page;
+	uint64_t present;
 
-	if ((off_t)st->st_blocks * 512 >= size)
-		return 0;
+	if (syscall(__NR_cachestat, fd, &range, &cs, 0) == -1)
+		return pfs_neg_errno();
+	present = cs.nr_cache + cs.nr_evicted;
+	*missing = present >= pages ? 0 : (off_t)((pages - present) *
+						  (uint64_t)page);
+	return 0;
+}
+
+/*
+ * Without FIEMAP (tmpfs): SEEK_DATA/SEEK_HOLE.  They report fallocated
+ * pages as holes too, so the holes found are only an upper bound of what is
+ * missing: a file allocated past its end-of-file can have as many blocks as
+ * its size and still holes, so st_blocks decides nothing.  On tmpfs,
+ * cachestat() counts the missing pages exactly (*missing, the space filling
+ * needs; no holes at all when it is 0); elsewhere, or where cachestat() is
+ * missing, *missing is the upper bound, which may refuse a file that would
+ * have fit, never accept one that does not.
+ */
+static int do_scan_seek(int fd, off_t size, struct do_ranges *holes,
+			off_t *missing)
+{
+	struct statfs sfs;
+	off_t pos = 0;
+	int ret = 0;
+
 	while (pos < size) {
 		off_t data = lseek(fd, pos, SEEK_DATA);
-		int ret;
 
 		if (data == -1) {
 			if (errno != ENXIO)
@@ -414,10 +495,18 @@ static int do_scan_seek(int fd, const struct stat *st, struct do_ranges *holes)
 		}
 		ret = do_ranges_add(holes, pos, (data < size ? data : size) - pos);
 		if (ret < 0 || data >= size)
-			return ret;
+			break;
 		pos = lseek(fd, data, SEEK_HOLE);
 		if (pos == -1)
 			return pfs_neg_errno();
+	}
+	*missing = holes->bytes;
+	if (ret < 0 || holes->n == 0)
+		return ret;
+	if (fstatfs(fd, &sfs) == 0 && sfs.f_type == TMPFS_MAGIC &&
+	    do_shmem_missing(fd, size, missing) == 0 && *missing == 0) {
+		holes->n = 0;
+		holes->bytes = 0;
 	}
 	return 0;
 }
@@ -427,7 +516,7 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 			   unsigned long long *filled)
 {
 	struct do_ranges holes = { 0 };
-	off_t shared = 0;
+	off_t shared = 0, missing;
 	size_t done = 0;
 	int ret;
 
@@ -435,20 +524,21 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 	if (st->st_size == 0)
 		return 0;
 	ret = do_scan_fiemap(fd, st->st_size, &holes, &shared);
+	missing = holes.bytes;
 	if (ret == -EOPNOTSUPP) {
 		holes.n = 0;
 		holes.bytes = 0;
-		ret = do_scan_seek(fd, st, &holes);
+		ret = do_scan_seek(fd, st->st_size, &holes, &missing);
 	}
 	if (ret < 0 || (holes.n == 0 && shared == 0))
 		goto out_free;
 
 	/*
-	 * The same pre-check as for growth, over the holes and the shared
-	 * extents together: refuse before touching anything, because an
-	 * unshare that fails part-way cannot be shared back.
+	 * The same pre-check as for growth, over what is missing and the
+	 * shared extents together: refuse before touching anything, because
+	 * an unshare that fails part-way cannot be shared back.
 	 */
-	ret = do_precheck(fd, st, 0, holes.bytes + shared, 0, how);
+	ret = do_precheck(fd, st, 0, missing + shared, 0, how);
 	if (ret < 0)
 		goto out_free;
 	for (done = 0; done < holes.n; done++) {

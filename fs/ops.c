@@ -188,6 +188,17 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_DONT_MASK)
 		conn->want |= FUSE_CAP_DONT_MASK;
 	pfs_creds_set_dont_mask(conn->want & FUSE_CAP_DONT_MASK);
+	/*
+	 * No asynchronous direct I/O: with it the kernel sends an O_DIRECT
+	 * write as several requests at once and turns any short reply among
+	 * them into EIO (fuse_get_res_by_io), so a write that met a full
+	 * disk part-way reported EIO instead of ENOSPC.  Without it the
+	 * requests go one after the other and a short one ends the write
+	 * with the count written so far, as natively; the next write gets
+	 * ENOSPC.  O_DIRECT requests lose their parallelism, and AIO on an
+	 * O_DIRECT file completes at submission.
+	 */
+	conn->want &= ~FUSE_CAP_ASYNC_DIO;
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	if (conn->capable & FUSE_CAP_SPLICE_READ)
 		conn->want |= FUSE_CAP_SPLICE_READ;

@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -295,6 +296,12 @@ void pfs_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off,
 						 len, &ctx));
 }
 
+/*
+ * The most one reply can report: fuse_write_out carries a 32-bit count.  A
+ * larger request (a kernel that does not clamp it) gets a short count.
+ */
+#define PFS_COPY_MAX ((size_t)UINT32_MAX & ~(size_t)4095)
+
 void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 			 struct fuse_file_info *fi_in, fuse_ino_t ino_out,
 			 off_t off_out, struct fuse_file_info *fi_out,
@@ -302,15 +309,19 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 {
 	int fd_in = pfs_file(fi_in)->fd;
 	int fd_out = pfs_file(fi_out)->fd;
-	off_t start_out = off_out;
 	struct pfs_alloc_ctx ctx;
 	struct pfs_extend x;
 	struct stat src;
-	uint64_t n = len;
-	ssize_t res = 0;
+	size_t n = len < PFS_COPY_MAX ? len : PFS_COPY_MAX;
+	ssize_t res;
 	int ret;
 
 	(void)ino_in;
+	/* No flag is defined; the kernel refuses any before asking us. */
+	if (flags != 0) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
 	/*
 	 * The copy stops at the source's end-of-file: only what will really
 	 * be copied may grow the destination.
@@ -322,37 +333,22 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 	if (off_in >= src.st_size)
 		n = 0;
 	else if (n > (uint64_t)(src.st_size - off_in))
-		n = (uint64_t)(src.st_size - off_in);
+		n = (size_t)(src.st_size - off_in);
 
 	ctx = pfs_req_alloc_ctx(req);
+	ctx.whole = true;	/* all of it is allocated, or nothing copied */
 	ret = pfs_alloc_extend_begin(&x, pfs_inode(req, ino_out), fd_out,
 				     false, off_out, n, &ctx);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	if (x.plan.kind == PFS_PLAN_NONE) {
-		/* Inside the file: one plain call, native semantics. */
-		res = copy_file_range(fd_in, &off_in, fd_out, &off_out, len,
-				      (unsigned int)flags);
-		if (res == -1)
-			res = pfs_neg_errno();
-	} else {
-		/* A copy may stop short: go on until the range is filled. */
-		while ((uint64_t)(off_out - start_out) < n) {
-			ssize_t r = copy_file_range(
-				fd_in, &off_in, fd_out, &off_out,
-				n - (uint64_t)(off_out - start_out),
-				(unsigned int)flags);
-
-			if (r == -1 && off_out == start_out)
-				res = pfs_neg_errno();
-			if (r <= 0)
-				break;
-		}
-		if (res == 0)
-			res = off_out - start_out;
-	}
+	/*
+	 * The data is copied by the daemon, inside the file and past its
+	 * end alike: the backing copy_file_range() would share extents on
+	 * XFS and btrfs (see pfs_backing_copy).
+	 */
+	res = pfs_backing_copy(fd_in, off_in, fd_out, off_out, n);
 	pfs_alloc_extend_end(&x, res);
 
 	if (res < 0)

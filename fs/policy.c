@@ -60,6 +60,22 @@ int pfs_policy_extend(off_t size, off_t off, uint64_t len,
 	return 0;
 }
 
+int pfs_policy_copy(off_t size, off_t off, uint64_t len,
+		    struct pfs_plan *plan)
+{
+	int ret = pfs_policy_extend(size, off, len, plan);
+
+	if (ret < 0 || plan->kind == PFS_PLAN_GROW || len == 0 ||
+	    off + (off_t)len <= size)
+		return ret;
+	/* From inside the file or end-of-file to past it: the new part. */
+	plan->kind = PFS_PLAN_GROW;
+	plan->alloc_off = size;
+	plan->alloc_len = off + (off_t)len - size;
+	plan->keep_size = true;
+	return 0;
+}
+
 bool pfs_policy_may_fit(const struct pfs_plan *plan, off_t size,
 			uint64_t allocated_bytes, uint64_t free_blocks,
 			uint64_t block_size)

@@ -74,6 +74,12 @@ struct pfs_alloc_ctx {
 	bool privileged;		/* may use root-reserved blocks */
 	uid_t uid;			/* the caller */
 	gid_t gid;
+	/*
+	 * The request is seen whole (copy_file_range, unlike a write the
+	 * kernel splits): extend_begin allocates all it writes past
+	 * end-of-file first (pfs_policy_copy).
+	 */
+	bool whole;
 };
 
 /*

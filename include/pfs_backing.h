@@ -106,6 +106,18 @@ int pfs_backing_insert_range(int fd, off_t off, off_t len,
  */
 int pfs_backing_settle(int fd, off_t size);
 
+/*
+ * Copy len bytes at off_in of fd_in to off_out of fd_out by reading and
+ * writing, never by copy_file_range() or a clone: those share extents on
+ * XFS and btrfs, and a shared extent needs new space at the next store into
+ * either file.  The destination gets blocks of its own for every byte;
+ * holes in the source become written zeros.  Stops early at the source's
+ * end-of-file.  The bytes copied (fewer than len after an error part-way),
+ * or -errno when nothing was copied.
+ */
+ssize_t pfs_backing_copy(int fd_in, off_t off_in, int fd_out, off_t off_out,
+			 size_t len);
+
 /* ftruncate(); 0 or -errno. */
 int pfs_backing_truncate(int fd, off_t size);
 

@@ -47,6 +47,16 @@ int pfs_policy_extend(off_t size, off_t off, uint64_t len,
 		      struct pfs_plan *plan);
 
 /*
+ * A copy (copy_file_range) of len bytes at off: the kernel hands it over
+ * whole, so everything it writes past end-of-file is allocated before it
+ * starts, also when it starts at or before end-of-file: a copy that does
+ * not fit is refused with ENOSPC and copies nothing.  Returns as
+ * pfs_policy_extend.
+ */
+int pfs_policy_copy(off_t size, off_t off, uint64_t len,
+		    struct pfs_plan *plan);
+
+/*
  * Free-space pre-check for a GROW plan: false when the allocation cannot be
  * expected to succeed, so the request is refused before anything is
  * touched.  free_blocks/block_size: what the caller may use (statvfs

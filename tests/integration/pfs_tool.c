@@ -40,6 +40,16 @@
  *                                 [0, st_size) flagged FIEMAP_EXTENT_SHARED
  *   fiemap     PATH               one line per FIEMAP extent: logical
  *                                 offset, length, flags (hex); for the logs
+ *   mmapbyte   PATH SIZE BYTE [--msync] [--ready FILE] [--go FILE]
+ *                                 mmap an existing file, store BYTE into
+ *                                 every byte of [0, SIZE), msync if asked;
+ *                                 --ready/--go as for mmapwrite
+ *   isbyte     PATH SIZE BYTE     read [0, SIZE): every byte is BYTE
+ *   odirect    PATH CHUNK         O_DIRECT writes of CHUNK bytes until one
+ *                                 fails: "short" per short write, then the
+ *                                 errno name
+ *   pwrite1    PATH OFFSET LEN    one pwrite(2), not continued; prints the
+ *                                 count it returned
  *
  * Namespace and attribute calls, one system call each, for the tests that
  * compare a caller's rights through the mount with the backing filesystem
@@ -172,10 +182,13 @@ static _Noreturn void usage(void)
 		"       %s walk DIR | mkfiles DIR N\n"
 		"       %s renameloop A B SECONDS | createloop DIR SECONDS\n"
 		"       %s byhandle PATH MOUNTDIR [--drop] REL...\n"
-		"       %s syslog-recv SOCKET OUTFILE SECONDS\n",
+		"       %s syslog-recv SOCKET OUTFILE SECONDS\n"
+		"       %s mmapbyte PATH SIZE BYTE [--msync] [--ready F] [--go F]\n"
+		"       %s isbyte PATH SIZE BYTE\n"
+		"       %s odirect PATH CHUNK | pwrite1 PATH OFFSET LEN\n",
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog, prog);
+		prog, prog, prog, prog, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -1607,6 +1620,228 @@ static int cmd_umask_create(int argc, char **argv)
 	return 0;
 }
 
+/* ---- Copies, tmpfs, O_DIRECT, long writes (t-xfs-copy, t-tmpfs-eof,
+ * ---- t-odirect, t-write-gap) ---- */
+
+/* "0x5a", "90": a byte value, or exit 2. */
+static uint8_t parse_byte(const char *s)
+{
+	unsigned long v;
+	char *end;
+
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	if (errno || end == s || *end != '\0' || v > 255) {
+		fprintf(stderr, "%s: bad byte '%s'\n", prog, s);
+		exit(EXIT_USAGE);
+	}
+	return (uint8_t)v;
+}
+
+/*
+ * mmapbyte PATH SIZE BYTE [--msync] [--ready FILE] [--go FILE]: open an
+ * existing file O_RDWR, map [0, SIZE) MAP_SHARED, store BYTE into every
+ * byte page by page, msync if asked, then munmap and close (each checked).
+ * --ready/--go as for mmapwrite: once mapped, create FILE, then wait for
+ * FILE before the first store.  A SIGBUS kills (135).
+ */
+static int cmd_mmapbyte(int argc, char **argv)
+{
+	const char *path, *ready = NULL, *go = NULL;
+	struct sigaction sa = { 0 };
+	long page = sysconf(_SC_PAGESIZE);
+	bool do_msync = false;
+	uint8_t *map, byte;
+	off_t size;
+	int fd;
+
+	if (argc < 3)
+		usage();
+	path = argv[0];
+	size = parse_size(argv[1]);
+	byte = parse_byte(argv[2]);
+	for (int i = 3; i < argc; i++) {
+		if (!strcmp(argv[i], "--msync"))
+			do_msync = true;
+		else if (!strcmp(argv[i], "--ready") && i + 1 < argc)
+			ready = argv[++i];
+		else if (!strcmp(argv[i], "--go") && i + 1 < argc)
+			go = argv[++i];
+		else
+			usage();
+	}
+	if (size == 0 || (uint64_t)size > SIZE_MAX)
+		usage();
+	fd = open(path, O_RDWR);
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	map = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		   0);
+	if (map == MAP_FAILED)
+		return sys_fail("mmap", path, errno);
+	map_base = map;
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		return sys_fail("sigaction", "SIGBUS", errno);
+	if (ready) {
+		int rfd = open(ready, O_WRONLY | O_CREAT, 0644);
+
+		if (rfd == -1)
+			return sys_fail("open", ready, errno);
+		close(rfd);
+	}
+	if (go && wait_for_file(go))
+		return EXIT_USAGE;
+	for (off_t off = 0; off < size; off += page)
+		memset(map + off, byte,
+		       (size_t)(size - off < page ? size - off : page));
+	if (do_msync && msync(map, (size_t)size, MS_SYNC) == -1)
+		return sys_fail("msync", path, errno);
+	if (munmap(map, (size_t)size) == -1)
+		return sys_fail("munmap", path, errno);
+	if (close(fd) == -1)
+		return sys_fail("close", path, errno);
+	printf("ok\n");
+	return 0;
+}
+
+/*
+ * isbyte PATH SIZE BYTE: read [0, SIZE) and check that every byte is BYTE.
+ * "ok", or "mismatch" (exit 3) with the number of other bytes on stderr.
+ */
+static int cmd_isbyte(int argc, char **argv)
+{
+	off_t size, done = 0, bad = 0, first = -1;
+	uint8_t *buf, byte;
+	int fd;
+
+	if (argc != 3)
+		usage();
+	size = parse_size(argv[1]);
+	byte = parse_byte(argv[2]);
+	buf = malloc(IO_CHUNK);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	fd = open(argv[0], O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	while (done < size) {
+		size_t want = size - done < IO_CHUNK ? (size_t)(size - done) :
+						       IO_CHUNK;
+		ssize_t n = pread(fd, buf, want, done);
+
+		if (n == -1)
+			return sys_fail("pread", argv[0], errno);
+		if (n == 0) {
+			bad += size - done;
+			if (first < 0)
+				first = done;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++) {
+			if (buf[i] == byte)
+				continue;
+			if (first < 0)
+				first = done + i;
+			bad++;
+		}
+		done += n;
+	}
+	close(fd);
+	free(buf);
+	if (bad) {
+		printf("mismatch\n");
+		fprintf(stderr, "%s: isbyte %s: %jd of %jd bytes are not 0x%02x (first at %jd)\n",
+			prog, argv[0], (intmax_t)bad, (intmax_t)size, byte,
+			(intmax_t)first);
+		return EXIT_MISMATCH;
+	}
+	printf("ok\n");
+	return 0;
+}
+
+/*
+ * odirect PATH CHUNK: open PATH O_WRONLY|O_CREAT|O_TRUNC|O_DIRECT and write
+ * CHUNK bytes at a time from a page-aligned buffer until a write fails.
+ * Prints "short" for every short write, then the errno name of the failing
+ * write (exit 1); the bytes written go to stderr.
+ */
+static int cmd_odirect(int argc, char **argv)
+{
+	off_t chunk, total = 0;
+	void *buf;
+	int fd, err;
+
+	if (argc != 2)
+		usage();
+	chunk = parse_size(argv[1]);
+	if (chunk == 0 || chunk % 4096 || (uint64_t)chunk > SIZE_MAX)
+		usage();
+	if (posix_memalign(&buf, 4096, (size_t)chunk))
+		return sys_fail("posix_memalign", argv[0], ENOMEM);
+	pattern_fill(buf, 0, (size_t)chunk);
+	fd = open(argv[0], O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	for (;;) {
+		ssize_t n = write(fd, buf, (size_t)chunk);
+
+		if (n == -1) {
+			err = errno;
+			break;
+		}
+		total += n;
+		if (n < chunk) {
+			printf("short\n");
+			/* An O_DIRECT file offset must stay aligned. */
+			if (total % 4096 &&
+			    lseek(fd, total -= total % 4096, SEEK_SET) == -1)
+				return sys_fail("lseek", argv[0], errno);
+		}
+	}
+	fprintf(stderr, "%s: odirect %s: %jd bytes written\n", prog, argv[0],
+		(intmax_t)total);
+	close(fd);
+	free(buf);
+	return sys_fail("write", argv[0], err);
+}
+
+/*
+ * pwrite1 PATH OFFSET LEN: one pwrite(2) of the pattern for
+ * [OFFSET, OFFSET+LEN), not continued: prints the count it returned.
+ */
+static int cmd_pwrite1(int argc, char **argv)
+{
+	off_t off, len;
+	uint8_t *buf;
+	ssize_t n;
+	int fd;
+
+	if (argc != 3)
+		usage();
+	off = parse_size(argv[1]);
+	len = parse_size(argv[2]);
+	if ((uint64_t)len > SIZE_MAX || off > INT64_MAX - len)
+		usage();
+	buf = malloc(len ? (size_t)len : 1);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	pattern_fill(buf, (uint64_t)off, (size_t)len);
+	fd = open(argv[0], O_RDWR | O_CREAT, 0644);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	n = pwrite(fd, buf, (size_t)len, off);
+	if (n == -1)
+		return sys_fail("pwrite", argv[0], errno);
+	if (close(fd) == -1)
+		return sys_fail("close", argv[0], errno);
+	free(buf);
+	printf("%zd\n", n);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -1656,6 +1891,10 @@ static const struct {
 	{ "removexattr", cmd_removexattr },
 	{ "umask-mkdir", cmd_umask_mkdir },
 	{ "umask-create", cmd_umask_create },
+	{ "mmapbyte", cmd_mmapbyte },
+	{ "isbyte", cmd_isbyte },
+	{ "odirect", cmd_odirect },
+	{ "pwrite1", cmd_pwrite1 },
 };
 
 int main(int argc, char **argv)

@@ -96,6 +96,48 @@ static void test_extend(void)
 	}
 }
 
+static void test_copy(void)
+{
+	static const struct {
+		off_t size, off;
+		uint64_t len;
+		int ret;
+		enum pfs_plan_kind kind;
+		off_t aoff, alen;
+	} rows[] = {
+		/* inside the file: no plan */
+		{ 8192, 0, 4096, 0, PFS_PLAN_NONE, 0, 0 },
+		{ 8192, 4096, 4096, 0, PFS_PLAN_NONE, 0, 0 },
+		/* from EOF or inside to past it: the part past EOF */
+		{ 0, 0, 4096, 0, PFS_PLAN_GROW, 0, 4096 },
+		{ 8192, 8192, 4096, 0, PFS_PLAN_GROW, 8192, 4096 },
+		{ 8192, 4096, 1 * G, 0, PFS_PLAN_GROW, 8192, 1 * G - 4096 },
+		/* past EOF: the gap too, as for a write */
+		{ 100, 1 * G, 4096, 0, PFS_PLAN_GROW, 100, 1 * G + 4096 - 100 },
+		/* empty requests change nothing */
+		{ 0, 0, 0, 0, PFS_PLAN_NONE, 0, 0 },
+		{ 0, 1 * G, 0, 0, PFS_PLAN_NONE, 0, 0 },
+		/* overflow and nonsense */
+		{ 0, OFF_MAX, 1, -EFBIG, PFS_PLAN_NONE, 0, 0 },
+		{ 0, -1, 1, -EINVAL, PFS_PLAN_NONE, 0, 0 },
+		{ -1, 0, 1, -EINVAL, PFS_PLAN_NONE, 0, 0 },
+	};
+
+	for (size_t i = 0; i < PFS_ARRAY_SIZE(rows); i++) {
+		struct pfs_plan p;
+		int ret = pfs_policy_copy(rows[i].size, rows[i].off,
+					  rows[i].len, &p);
+
+		CU_ASSERT_EQUAL(ret, rows[i].ret);
+		CU_ASSERT_EQUAL(p.kind, rows[i].kind);
+		if (p.kind == PFS_PLAN_GROW) {
+			CU_ASSERT_EQUAL(p.alloc_off, rows[i].aoff);
+			CU_ASSERT_EQUAL(p.alloc_len, rows[i].alen);
+			CU_ASSERT_TRUE(p.keep_size);
+		}
+	}
+}
+
 static void test_may_fit(void)
 {
 	static const struct {
@@ -220,6 +262,7 @@ int pfs_register_policy_suite(void)
 
 	return !s || !CU_add_test(s, "resize", test_resize) ||
 	       !CU_add_test(s, "extend", test_extend) ||
+	       !CU_add_test(s, "copy", test_copy) ||
 	       !CU_add_test(s, "may_fit", test_may_fit) ||
 	       !CU_add_test(s, "check_range", test_check_range) ||
 	       !CU_add_test(s, "sparse= exemption", test_exempt) ||
