@@ -24,6 +24,7 @@
 #include "pfs_log.h"
 #include "pfs_ops.h"
 #include "pfs_stats.h"
+#include "pfs_stop.h"
 
 /*
  * A passthrough keeps one O_PATH fd per inode the kernel knows, so a common
@@ -237,6 +238,7 @@ int main(int argc, char *argv[])
 	struct fuse_session *se;
 	struct pfs_config cfg;
 	struct pfs_fs fs = { 0 };
+	struct pfs_stop stop;
 	char *abs_source = NULL;
 	char err[512];
 	int root_fd, ret = 1;
@@ -321,13 +323,25 @@ int main(int argc, char *argv[])
 	if (!se)
 		goto out_destroy_table;
 	fs.se = se;
-	if (fuse_set_signal_handlers(se) != 0)
+	/* Not libfuse's handlers: they end the loop and lose dirty pages. */
+	ret = pfs_stop_block(&stop, cfg.mountpoint);
+	if (ret < 0) {
+		fprintf(stderr, "preallocfs: cannot set up signal handling: %s\n",
+			strerror(-ret));
+		ret = 1;
 		goto out_destroy_session;
+	}
+	ret = 1;
 	if (fuse_session_mount(se, cfg.mountpoint) != 0)
-		goto out_remove_handlers;
+		goto out_destroy_session;
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
 		goto out_unmount;
+	/* After the fork: a child keeps only the thread that forked. */
+	if (pfs_stop_start(&stop) < 0) {
+		pfs_err("cannot start the stop thread");
+		goto out_unmount;
+	}
 	/*
 	 * From here on a detached daemon logs to syslog: mount(8) and
 	 * scripts see nothing on stderr from a successful mount.
@@ -341,21 +355,20 @@ int main(int argc, char *argv[])
 			 "mapped stores may still raise SIGBUS",
 			 fs.eng.caps.fs_name);
 
-	ret = do_serve(se, &cfg);
 	/*
-	 * libfuse reports the signal that ended the loop as a positive
-	 * value; SIGTERM, SIGINT and SIGHUP are the normal way to stop.
+	 * Returns 0 when the kernel ends the connection: an unmount by
+	 * umount(8), or by the stop thread on SIGTERM, SIGINT or SIGHUP.
 	 */
-	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
-		ret = 0;
+	ret = do_serve(se, &cfg);
 	if (ret < 0)
 		pfs_err("session ended: %s", strerror(-ret));
 	ret = ret ? 1 : 0;
 
 out_unmount:
+	/* Only a mount still connected (an error above) is detached here. */
 	fuse_session_unmount(se);
-out_remove_handlers:
-	fuse_remove_signal_handlers(se);
+	/* Closing the connection frees a stop thread waiting on the mount. */
+	pfs_stop_end(&stop);
 out_destroy_session:
 	fuse_session_destroy(se);
 out_destroy_table:
