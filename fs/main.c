@@ -240,6 +240,7 @@ int main(int argc, char *argv[])
 	struct pfs_fs fs = { 0 };
 	struct pfs_stop stop;
 	char *abs_source = NULL;
+	char *abs_mnt = NULL;
 	char err[512];
 	int root_fd, ret = 1;
 
@@ -285,12 +286,23 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	if (do_check_mountpoint(cfg.mountpoint) == -1)
 		goto out_close_root;
-	if (pfs_backing_probe(root_fd, &fs.eng.caps) < 0)
-		pfs_warn("cannot probe backing %s", cfg.source);
-	/* findmnt shows the backing directory as the source. */
+	/*
+	 * Absolute paths from here on: a detached daemon works in "/"
+	 * (fuse_daemonize), and the stop thread unmounts by path, which
+	 * would name nothing for "preallocfs b m" and leave a dead mount.
+	 * findmnt shows the backing directory as the source.
+	 */
 	abs_source = realpath(cfg.source, NULL);
-	pfs_engine_init(&fs.eng, abs_source ? abs_source : cfg.source,
-			&cfg.rules);
+	abs_mnt = realpath(cfg.mountpoint, NULL);
+	if (!abs_source || !abs_mnt) {
+		fprintf(stderr, "preallocfs: cannot resolve '%s': %s\n",
+			abs_source ? cfg.mountpoint : cfg.source,
+			strerror(errno));
+		goto out_close_root;
+	}
+	if (pfs_backing_probe(root_fd, &fs.eng.caps) < 0)
+		pfs_warn("cannot probe backing %s", abs_source);
+	pfs_engine_init(&fs.eng, abs_source, &cfg.rules);
 	/*
 	 * On a copy-on-write filesystem every overwrite may need new space,
 	 * which no preallocation can provide: refuse unless told otherwise.
@@ -302,7 +314,7 @@ int main(int argc, char *argv[])
 		goto out_close_root;
 	}
 	if ((!cfg.has_fsname &&
-	     do_add_opt(&args, "fsname", abs_source ? abs_source : cfg.source)) ||
+	     do_add_opt(&args, "fsname", abs_source)) ||
 	    (!cfg.has_subtype && do_add_opt(&args, "subtype", "preallocfs"))) {
 		fprintf(stderr, "preallocfs: out of memory\n");
 		goto out_close_root;
@@ -324,7 +336,7 @@ int main(int argc, char *argv[])
 		goto out_destroy_table;
 	fs.se = se;
 	/* Not libfuse's handlers: they end the loop and lose dirty pages. */
-	ret = pfs_stop_block(&stop, cfg.mountpoint);
+	ret = pfs_stop_block(&stop, abs_mnt);
 	if (ret < 0) {
 		fprintf(stderr, "preallocfs: cannot set up signal handling: %s\n",
 			strerror(-ret));
@@ -332,7 +344,7 @@ int main(int argc, char *argv[])
 		goto out_destroy_session;
 	}
 	ret = 1;
-	if (fuse_session_mount(se, cfg.mountpoint) != 0)
+	if (fuse_session_mount(se, abs_mnt) != 0)
 		goto out_destroy_session;
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
@@ -377,6 +389,7 @@ out_close_root:
 	if (root_fd != -1)
 		close(root_fd);
 out_free_args:
+	free(abs_mnt);
 	free(abs_source);
 	pfs_config_free(&cfg);
 	fuse_opt_free_args(&args);
