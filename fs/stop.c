@@ -152,23 +152,20 @@ static void *do_stop_thread(void *arg)
 	const struct timespec retry = { .tv_sec = PFS_STOP_RETRY_SEC };
 	bool stopping = false;
 	siginfo_t si;
-	int sig, err, ret;
+	int sig, ret;
 
-	/* pfs_stop_end() may end us only while we wait for a signal. */
-	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
 	do_learn_dev(st);
 	for (;;) {
-		pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
 		sig = stopping ? sigtimedwait(&st->signals, &si, &retry) :
 				 sigwaitinfo(&st->signals, &si);
-		err = errno;
-		pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
-		if (sig == -1 && err != EAGAIN)
+		if (atomic_load(&st->ending))
+			break;
+		if (sig == -1 && errno != EAGAIN)
 			continue;
 		if (sig > 0)
 			pfs_info("SIG%s from pid %d: writing back and unmounting %s",
-				 sigabbrev_np(sig),
-				 (int)si.si_pid, st->mountpoint);
+				 sigabbrev_np(sig), (int)si.si_pid,
+				 st->mountpoint);
 		stopping = true;
 		ret = do_try_stop(st);
 		do_report(st, ret, sig > 0);
@@ -188,11 +185,17 @@ int pfs_stop_start(struct pfs_stop *st)
 	return 0;
 }
 
+/*
+ * Not pthread_cancel(): a cancelled thread unwinds out of sigtimedwait,
+ * which ASan reports as a stack overflow at thread exit.  A signal sent
+ * to the thread alone wakes it, and the flag tells it to end.
+ */
 void pfs_stop_end(struct pfs_stop *st)
 {
 	if (!st->started)
 		return;
-	pthread_cancel(st->thread);
+	atomic_store(&st->ending, true);
+	pthread_kill(st->thread, SIGTERM);
 	pthread_join(st->thread, NULL);
 	st->started = false;
 }

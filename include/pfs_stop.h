@@ -30,6 +30,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -42,7 +43,8 @@ struct pfs_stop {
 	sigset_t old_mask;	/* the caller's mask before pfs_stop_block() */
 	dev_t dev;		/* st_dev of our mount's root, 0 if unknown */
 	pthread_t thread;
-	bool started;
+	bool started;		/* the thread runs (main thread only) */
+	atomic_bool ending;	/* set by pfs_stop_end(): leave now */
 };
 
 /*
