@@ -222,10 +222,13 @@ fi
 # Raw control: SIGKILL.  The same program loses its dirty pages and sees
 # the failure only at its next store (SIGBUS, status 135) or at msync
 # (ENOTCONN); the mount point is left dead (ENOTCONN) until unmounted.
+# Then what the unit's Restart=on-failure gives the programs.
 b=$T/fs/kill
 mnt=$T/mnt-kill
 mkdir -p "$b"
 if pfs_mount "$b" "$mnt"; then
+	echo old >"$mnt/held"
+	exec 7<"$mnt/held"
 	start_mapper kill "$mnt/f"
 	kill -KILL "$PFS_PID"
 	wait "$PFS_PID"
@@ -239,8 +242,19 @@ if pfs_mount "$b" "$mnt"; then
 		test "$got" != "0 $MIB20"
 	check "control: the mount point is dead (ENOTCONN)" \
 		bash -c "! stat '$mnt' 2>/dev/null"
-	# mountpoint(1) cannot stat it, so lib.sh's cleanup would miss it.
-	umount -l "$mnt"
+	# What preallocfs@.service does next (Restart=on-failure): clear the
+	# dead mount (ExecStopPost=) and mount anew.  New opens work; a file
+	# held open across the restart still answers ENOTCONN.  (mountpoint(1)
+	# cannot stat a dead mount, so lib.sh's cleanup would miss it.)
+	check "restart: the dead mount is cleared" fusermount3 -u -z "$mnt"
+	if pfs_mount "$b" "$mnt"; then
+		expect_eq "restart: a new open works" old "$(cat "$mnt/held" 2>&1)"
+		held=$(cat <&7 2>&1)
+		check "restart: the file held across it fails ($held)" \
+			grep -q 'Transport endpoint is not connected' <<<"$held"
+		pfs_umount "$mnt"
+	fi
+	exec 7<&-
 fi
 
 done_testing
