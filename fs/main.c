@@ -349,11 +349,6 @@ int main(int argc, char *argv[])
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
 		goto out_unmount;
-	/* After the fork: a child keeps only the thread that forked. */
-	if (pfs_stop_start(&stop) < 0) {
-		pfs_err("cannot start the stop thread");
-		goto out_unmount;
-	}
 	/*
 	 * From here on a detached daemon logs to syslog: mount(8) and
 	 * scripts see nothing on stderr from a successful mount.
@@ -366,6 +361,14 @@ int main(int argc, char *argv[])
 			 "(also of allocated ranges) may fail with ENOSPC, and "
 			 "mapped stores may still raise SIGBUS",
 			 fs.eng.caps.fs_name);
+	/*
+	 * After the fork (a child keeps only the thread that forked) and
+	 * after the log sink is chosen (fuse_set_log_func is not atomic).
+	 */
+	if (pfs_stop_start(&stop) < 0) {
+		pfs_err("cannot start the stop thread");
+		goto out_unmount;
+	}
 
 	/*
 	 * Returns 0 when the kernel ends the connection: an unmount by
