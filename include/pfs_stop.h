@@ -5,8 +5,10 @@
  * every dirty page of a program's shared mapping: the program gets SIGBUS
  * or ENOTCONN).  Instead a stop thread, while the workers keep serving:
  *
- *   1. writes back every dirty page of the mount (syncfs(2) on it: the
- *      pages arrive through our own WRITE handler);
+ *   1. writes back every dirty page of the mount: fsync(2) of each file
+ *      a program has open or mapped (found through /proc), then
+ *      syncfs(2) on the mount; the pages arrive through our own WRITE
+ *      handler;
  *   2. unmounts it, never lazily: umount2(MNT, 0), or `fusermount3 -u`
  *      where the daemon may not unmount by itself.  The kernel refuses
  *      (EBUSY) while a file on the mount is open or mapped or a working
@@ -32,6 +34,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* While busy: how often to try again without a new signal. */
@@ -42,6 +45,7 @@ struct pfs_stop {
 	sigset_t signals;	/* SIGTERM, SIGINT, SIGHUP */
 	sigset_t old_mask;	/* the caller's mask before pfs_stop_block() */
 	dev_t dev;		/* st_dev of our mount's root, 0 if unknown */
+	uint64_t mnt_id;	/* its mount id (statx), 0 if unknown */
 	pthread_t thread;
 	bool started;		/* the thread runs (main thread only) */
 	atomic_bool ending;	/* set by pfs_stop_end(): leave now */
