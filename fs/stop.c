@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,8 +118,18 @@ static void do_sync_link(const struct pfs_stop *st, struct pfs_stop_users *u,
 	fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	if (fd == -1)
 		return;
-	if (fsync(fd) == 0)
+	if (fsync(fd) == 0) {
 		u->files++;
+	} else {
+		/* The program gets the error too, at its own fsync/msync. */
+		int err = errno;
+		char target[PATH_MAX];
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+		target[n > 0 ? n : 0] = '\0';
+		pfs_warn("writing back %s: %s", n > 0 ? target : link,
+			 strerror(err));
+	}
 	close(fd);
 }
 
