@@ -266,6 +266,8 @@ static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
 	struct stat s;
 	int fd, ret;
 
+	if (u)
+		*u = (struct pfs_stop_users){ 0 };
 	fd = open(st->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
@@ -283,8 +285,9 @@ static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
 		return -ESTALE;
 	}
 	/*
-	 * The kernel sends the dirty pages to our own WRITE handler: of the
-	 * files programs use, waiting (on a signal: u), of all, started.
+	 * The kernel sends the dirty pages to our own WRITE handler.  On a
+	 * signal (u), fsync the files programs hold, which waits; syncfs
+	 * starts the write-back of everything else.
 	 */
 	if (u)
 		do_scan_users(st, u);
