@@ -151,6 +151,27 @@ static long do_fd_mnt_id(int pid, int fd)
 	return id;
 }
 
+/*
+ * Does the /proc link LINK name a path at or under the mount point?  Only
+ * the kernel's path string is read, nothing is followed.
+ */
+static bool do_under_mount(const struct pfs_stop *st, const char *link)
+{
+	size_t len = strlen(st->mountpoint);
+	char target[PATH_MAX];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	/* "/" as mount point: every path is under it. */
+	if (len == 1)
+		return true;
+	return !strncmp(target, st->mountpoint, len) &&
+	       (target[len] == '/' || target[len] == '\0' ||
+		target[len] == ' ');
+}
+
 static bool do_scan_fds(const struct pfs_stop *st, struct pfs_stop_users *u,
 			int pid)
 {
@@ -166,11 +187,14 @@ static bool do_scan_fds(const struct pfs_stop *st, struct pfs_stop_users *u,
 	while ((e = readdir(d))) {
 		int fd = atoi(e->d_name);
 
-		if (!isdigit((unsigned char)e->d_name[0]) ||
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		/* The cheap test first: most descriptors are elsewhere. */
+		if (!do_under_mount(st, path) ||
 		    do_fd_mnt_id(pid, fd) != (long)st->mnt_id)
 			continue;
 		used = true;
-		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
 		do_sync_link(st, u, path);
 	}
 	closedir(d);
