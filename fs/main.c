@@ -24,6 +24,7 @@
 #include "pfs_log.h"
 #include "pfs_ops.h"
 #include "pfs_stats.h"
+#include "pfs_stop.h"
 
 /*
  * A passthrough keeps one O_PATH fd per inode the kernel knows, so a common
@@ -306,7 +307,9 @@ int main(int argc, char *argv[])
 	struct fuse_session *se;
 	struct pfs_config cfg;
 	struct pfs_fs fs = { 0 };
+	struct pfs_stop stop;
 	char *abs_source = NULL;
+	char *abs_mnt = NULL;
 	char err[512];
 	int root_fd, ret = 1;
 
@@ -356,12 +359,23 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	if (do_check_mountpoint(cfg.mountpoint) == -1)
 		goto out_close_root;
-	if (pfs_backing_probe(root_fd, &fs.eng.caps) < 0)
-		pfs_warn("cannot probe backing %s", cfg.source);
-	/* findmnt shows the backing directory as the source. */
+	/*
+	 * Absolute paths from here on: a detached daemon works in "/"
+	 * (fuse_daemonize), and the stop thread unmounts by path, which
+	 * would name nothing for "preallocfs b m" and leave a dead mount.
+	 * findmnt shows the backing directory as the source.
+	 */
 	abs_source = realpath(cfg.source, NULL);
-	pfs_engine_init(&fs.eng, abs_source ? abs_source : cfg.source,
-			&cfg.rules);
+	abs_mnt = realpath(cfg.mountpoint, NULL);
+	if (!abs_source || !abs_mnt) {
+		fprintf(stderr, "preallocfs: cannot resolve '%s': %s\n",
+			abs_source ? cfg.mountpoint : cfg.source,
+			strerror(errno));
+		goto out_close_root;
+	}
+	if (pfs_backing_probe(root_fd, &fs.eng.caps) < 0)
+		pfs_warn("cannot probe backing %s", abs_source);
+	pfs_engine_init(&fs.eng, abs_source, &cfg.rules);
 	/*
 	 * On a copy-on-write filesystem every overwrite may need new space,
 	 * which no preallocation can provide: refuse unless told otherwise.
@@ -373,7 +387,7 @@ int main(int argc, char *argv[])
 		goto out_close_root;
 	}
 	if ((!cfg.has_fsname &&
-	     do_add_opt(&args, "fsname", abs_source ? abs_source : cfg.source)) ||
+	     do_add_opt(&args, "fsname", abs_source)) ||
 	    (!cfg.has_subtype && do_add_opt(&args, "subtype", "preallocfs"))) {
 		fprintf(stderr, "preallocfs: out of memory\n");
 		goto out_close_root;
@@ -394,10 +408,17 @@ int main(int argc, char *argv[])
 	if (!se)
 		goto out_destroy_table;
 	fs.se = se;
-	if (fuse_set_signal_handlers(se) != 0)
+	/* Not libfuse's handlers: they end the loop and lose dirty pages. */
+	ret = pfs_stop_block(&stop, abs_mnt);
+	if (ret < 0) {
+		fprintf(stderr, "preallocfs: cannot set up signal handling: %s\n",
+			strerror(-ret));
+		ret = 1;
 		goto out_destroy_session;
-	if (fuse_session_mount(se, cfg.mountpoint) != 0)
-		goto out_remove_handlers;
+	}
+	ret = 1;
+	if (fuse_session_mount(se, abs_mnt) != 0)
+		goto out_destroy_session;
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
 		goto out_unmount;
@@ -413,22 +434,29 @@ int main(int argc, char *argv[])
 			 "(also of allocated ranges) may fail with ENOSPC, and "
 			 "mapped stores may still raise SIGBUS",
 			 fs.eng.caps.fs_name);
-
-	ret = do_serve(se, &cfg);
 	/*
-	 * libfuse reports the signal that ended the loop as a positive
-	 * value; SIGTERM, SIGINT and SIGHUP are the normal way to stop.
+	 * After the fork (a child keeps only the thread that forked) and
+	 * after the log sink is chosen (fuse_set_log_func is not atomic).
 	 */
-	if (ret == SIGTERM || ret == SIGINT || ret == SIGHUP)
-		ret = 0;
+	if (pfs_stop_start(&stop) < 0) {
+		pfs_err("cannot start the stop thread");
+		goto out_unmount;
+	}
+
+	/*
+	 * Returns 0 when the kernel ends the connection: an unmount by
+	 * umount(8), or by the stop thread on SIGTERM, SIGINT or SIGHUP.
+	 */
+	ret = do_serve(se, &cfg);
 	if (ret < 0)
 		pfs_err("session ended: %s", strerror(-ret));
 	ret = ret ? 1 : 0;
 
 out_unmount:
+	/* Only a mount still connected (an error above) is detached here. */
 	fuse_session_unmount(se);
-out_remove_handlers:
-	fuse_remove_signal_handlers(se);
+	/* Closing the connection frees a stop thread waiting on the mount. */
+	pfs_stop_end(&stop);
 out_destroy_session:
 	fuse_session_destroy(se);
 out_destroy_table:
@@ -438,6 +466,7 @@ out_close_root:
 		close(root_fd);
 	pfs_engine_destroy(&fs.eng);
 out_free_args:
+	free(abs_mnt);
 	free(abs_source);
 	pfs_config_free(&cfg);
 	fuse_opt_free_args(&args);

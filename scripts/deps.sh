@@ -9,6 +9,7 @@ pkgs=(
 	libfuse3-dev fuse3				# the daemon
 	libcunit1-dev					# unit tests
 	e2fsprogs xfsprogs btrfs-progs util-linux	# integration tests
+	procps						# pgrep (t-stop, t-relative, ...)
 	systemd						# systemd-analyze
 	groff-base					# man page check
 	acl						# setfacl, getfacl (t-acl)

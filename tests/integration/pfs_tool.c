@@ -113,6 +113,21 @@
  *   umask-mkdir PATH MODE UMASK   umask(UMASK), then mkdir(2)
  *   umask-create PATH MODE UMASK  umask(UMASK), then open(O_CREAT|O_EXCL)
  *
+ * A program with dirty mapped pages while the daemon is told to stop
+ * (t-stop):
+ *
+ *   mapstop    PATH SIZE1 SIZE2 READY GO
+ *                                 open(O_RDWR|O_CREAT) + ftruncate SIZE2 +
+ *                                 mmap MAP_SHARED; store the pattern into
+ *                                 [0, SIZE1); create READY; wait for GO to
+ *                                 exist; store the pattern into
+ *                                 [SIZE1, SIZE2); msync(MS_SYNC), munmap,
+ *                                 close.  Prints "ok", or the errno name
+ *                                 of the first call that failed
+ *   pagematch  PATH SIZE          how many bytes of [0, SIZE), in whole
+ *                                 pages, hold the pattern (what reached
+ *                                 the disk after a loss)
+ *
  * Output on stdout: "ok" (or the number asked for) on success, exit 0; the
  * errno name alone (e.g. "ENOSPC") when a system call fails, exit 1, with the
  * failing call on stderr; "mismatch" from verify and zeros, exit 3.  Usage
@@ -185,10 +200,11 @@ static _Noreturn void usage(void)
 		"       %s syslog-recv SOCKET OUTFILE SECONDS\n"
 		"       %s mmapbyte PATH SIZE BYTE [--msync] [--ready F] [--go F]\n"
 		"       %s isbyte PATH SIZE BYTE\n"
-		"       %s odirect PATH CHUNK | pwrite1 PATH OFFSET LEN\n",
+		"       %s odirect PATH CHUNK | pwrite1 PATH OFFSET LEN\n"
+		"       %s mapstop PATH SIZE1 SIZE2 READY GO | pagematch PATH SIZE\n",
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -1842,6 +1858,105 @@ static int cmd_pwrite1(int argc, char **argv)
 	return 0;
 }
 
+/* --- t-stop: dirty mapped pages while the daemon is told to stop --- */
+
+static void store_pages(uint8_t *map, off_t from, off_t to)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	/* Page by page, so each page is dirtied by a store of its own. */
+	for (off_t off = from; off < to; off += page) {
+		size_t len = (size_t)(to - off < page ? to - off : page);
+
+		pattern_fill(map + off, (uint64_t)off, len);
+	}
+}
+
+static int cmd_mapstop(int argc, char **argv)
+{
+	const char *path;
+	struct sigaction sa = { 0 };
+	off_t size1, size2;
+	uint8_t *map;
+	int fd, rfd;
+
+	if (argc != 5)
+		usage();
+	path = argv[0];
+	size1 = parse_size(argv[1]);
+	size2 = parse_size(argv[2]);
+	if (size2 == 0 || size1 > size2 || (uint64_t)size2 > SIZE_MAX)
+		usage();
+	fd = open(path, O_RDWR | O_CREAT, 0644);
+	if (fd == -1)
+		return sys_fail("open", path, errno);
+	if (ftruncate(fd, size2) == -1)
+		return sys_fail("ftruncate", path, errno);
+	map = mmap(NULL, (size_t)size2, PROT_READ | PROT_WRITE, MAP_SHARED,
+		   fd, 0);
+	if (map == MAP_FAILED)
+		return sys_fail("mmap", path, errno);
+	map_base = map;
+	sa.sa_sigaction = on_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_RESETHAND;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) == -1)
+		return sys_fail("sigaction", "SIGBUS", errno);
+
+	store_pages(map, 0, size1);
+	rfd = open(argv[3], O_WRONLY | O_CREAT, 0644);
+	if (rfd == -1)
+		return sys_fail("open", argv[3], errno);
+	close(rfd);
+	if (wait_for_file(argv[4]))
+		return EXIT_USAGE;
+	store_pages(map, size1, size2);
+
+	if (msync(map, (size_t)size2, MS_SYNC) == -1)
+		return sys_fail("msync", path, errno);
+	if (munmap(map, (size_t)size2) == -1)
+		return sys_fail("munmap", path, errno);
+	if (close(fd) == -1)
+		return sys_fail("close", path, errno);
+	printf("ok\n");
+	return 0;
+}
+
+static int cmd_pagematch(int argc, char **argv)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t *buf, *want;
+	off_t size, match = 0;
+	int fd;
+
+	if (argc != 2)
+		usage();
+	size = parse_size(argv[1]);
+	buf = malloc((size_t)page);
+	want = malloc((size_t)page);
+	if (!buf || !want)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	fd = open(argv[0], O_RDONLY);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	for (off_t off = 0; off + page <= size; off += page) {
+		ssize_t n = pread(fd, buf, (size_t)page, off);
+
+		if (n == -1)
+			return sys_fail("pread", argv[0], errno);
+		if (n < page)
+			break;
+		pattern_fill(want, (uint64_t)off, (size_t)page);
+		if (!memcmp(buf, want, (size_t)page))
+			match += page;
+	}
+	close(fd);
+	free(buf);
+	free(want);
+	printf("%jd\n", (intmax_t)match);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -1895,6 +2010,8 @@ static const struct {
 	{ "isbyte", cmd_isbyte },
 	{ "odirect", cmd_odirect },
 	{ "pwrite1", cmd_pwrite1 },
+	{ "mapstop", cmd_mapstop },
+	{ "pagematch", cmd_pagematch },
 };
 
 int main(int argc, char **argv)

@@ -89,6 +89,13 @@ cp "$E/srv-app.mount" "$T/broken/srv-other.mount"
 verify_complains "a .mount named after another path" \
 	"$T/broken/srv-other.mount" "Where="
 
+# The stop path: the daemon's own SIGTERM handling (write back, unmount
+# without detaching, wait while busy), never cut short by a SIGKILL.
+check "stop: TimeoutStopSec=infinity" \
+	grep -qx 'TimeoutStopSec=infinity' "$U/preallocfs@.service"
+check "stop: no ExecStop=, no KillSignal= other than SIGTERM" \
+	bash -c "! grep -Eq '^(ExecStop|KillSignal)=' '$U/preallocfs@.service'"
+
 # ---- the shell snippets around the daemon ---------------------------------
 # unit_script KEY NAME: the script of "KEY=[-]/bin/sh -c '...' NAME %f",
 # with systemd's "$$" turned back into "$".

@@ -1,0 +1,441 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * The stop thread: on SIGTERM, SIGINT or SIGHUP, write back and unmount
+ * while the session keeps serving; never detach lazily (see pfs_stop.h).
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "pfs_log.h"
+#include "pfs_stop.h"
+
+extern char **environ;
+
+int pfs_stop_block(struct pfs_stop *st, const char *mountpoint)
+{
+	int ret;
+
+	*st = (struct pfs_stop){ .mountpoint = mountpoint };
+	sigemptyset(&st->signals);
+	sigaddset(&st->signals, SIGTERM);
+	sigaddset(&st->signals, SIGINT);
+	sigaddset(&st->signals, SIGHUP);
+	/* A vanished reader must not kill the daemon (libfuse does this). */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		return -errno;
+	ret = pthread_sigmask(SIG_BLOCK, &st->signals, &st->old_mask);
+	return -ret;
+}
+
+/*
+ * The daemon may not unmount by itself (not root): fusermount3 -u, never
+ * -z, with the signal mask the daemon started with.  -q: it is retried
+ * every second while busy, and we log the reason ourselves.
+ */
+static int do_fusermount_unmount(const struct pfs_stop *st)
+{
+	char *argv[] = { "fusermount3", "-u", "-q", "--",
+			 (char *)st->mountpoint, NULL };
+	posix_spawnattr_t attr;
+	int status;
+	pid_t pid;
+	int ret;
+
+	ret = posix_spawnattr_init(&attr);
+	if (ret)
+		return -ret;
+	posix_spawnattr_setsigmask(&attr, &st->old_mask);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
+	ret = posix_spawnp(&pid, "fusermount3", NULL, &attr, argv, environ);
+	posix_spawnattr_destroy(&attr);
+	if (ret)
+		return -ret;
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -errno;
+	/* It says no more than "failed": busy is by far the likeliest. */
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EBUSY;
+}
+
+/* ---- The programs that use the mount ---------------------------------- */
+
+/*
+ * syncfs(2) does not wait for a FUSE mount's writeback on kernels that mark
+ * FUSE superblocks SB_I_NO_DATA_INTEGRITY (6.18 stable, 7.0): it only wakes
+ * the flusher.  fsync(2) still waits.  So on a stop signal, every regular
+ * file of the mount that a program has open, or mapped shared and
+ * writable, is opened again through /proc and fsync()ed: its dirty pages
+ * reach our WRITE handler, and the backing file is synced, before the
+ * unmount is tried.  The same scan names the programs for the log.
+ *
+ * Nothing outside our mount is touched: an fd is only followed when its
+ * fdinfo names our mount (mnt_id), a mapping only when /proc/PID/maps
+ * gives our device, so another hung filesystem cannot hang this thread.
+ * Best effort: a process that exits meanwhile is skipped, and a bind
+ * mount of ours elsewhere is not seen (syncfs still starts its writeback).
+ */
+struct pfs_stop_users {
+	unsigned int procs;	/* programs found using the mount */
+	unsigned int files;	/* files synced */
+	char names[200];	/* "1234 (app), 99 (db)" for the first few */
+	ino_t seen[64];		/* files synced in this scan */
+	unsigned int nseen;
+};
+
+static bool do_seen(struct pfs_stop_users *u, ino_t ino)
+{
+	for (unsigned int i = 0; i < u->nseen; i++)
+		if (u->seen[i] == ino)
+			return true;
+	if (u->nseen < sizeof(u->seen) / sizeof(u->seen[0]))
+		u->seen[u->nseen++] = ino;
+	return false;
+}
+
+/* LINK (a /proc magic link) is known to lead into our mount. */
+static void do_sync_link(const struct pfs_stop *st, struct pfs_stop_users *u,
+			 const char *link)
+{
+	struct stat s;
+	int fd;
+
+	if (stat(link, &s) == -1 || s.st_dev != st->dev ||
+	    !S_ISREG(s.st_mode) || do_seen(u, s.st_ino))
+		return;
+	fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (fsync(fd) == 0) {
+		u->files++;
+	} else {
+		/* The program gets the error too, at its own fsync/msync. */
+		int err = errno;
+		char target[PATH_MAX];
+		ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+		target[n > 0 ? n : 0] = '\0';
+		pfs_warn("writing back %s: %s", n > 0 ? target : link,
+			 strerror(err));
+	}
+	close(fd);
+}
+
+/* The mnt_id line of /proc/PID/fdinfo/N, or -1. */
+static long do_fd_mnt_id(int pid, int fd)
+{
+	char path[64], line[128];
+	long id = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "mnt_id: %ld", &id) == 1)
+			break;
+	fclose(f);
+	return id;
+}
+
+/*
+ * Does the /proc link LINK name a path at or under the mount point?  Only
+ * the kernel's path string is read, nothing is followed.
+ */
+static bool do_under_mount(const struct pfs_stop *st, const char *link)
+{
+	size_t len = strlen(st->mountpoint);
+	char target[PATH_MAX];
+	ssize_t n = readlink(link, target, sizeof(target) - 1);
+
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	/* "/" as mount point: every path is under it. */
+	if (len == 1)
+		return true;
+	return !strncmp(target, st->mountpoint, len) &&
+	       (target[len] == '/' || target[len] == '\0' ||
+		target[len] == ' ');
+}
+
+static bool do_scan_fds(const struct pfs_stop *st, struct pfs_stop_users *u,
+			int pid)
+{
+	char path[64];
+	struct dirent *e;
+	bool used = false;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	d = opendir(path);
+	if (!d)
+		return false;
+	while ((e = readdir(d))) {
+		int fd = atoi(e->d_name);
+
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", pid, fd);
+		/* The cheap test first: most descriptors are elsewhere. */
+		if (!do_under_mount(st, path) ||
+		    do_fd_mnt_id(pid, fd) != (long)st->mnt_id)
+			continue;
+		used = true;
+		do_sync_link(st, u, path);
+	}
+	closedir(d);
+	return used;
+}
+
+static bool do_scan_maps(const struct pfs_stop *st, struct pfs_stop_users *u,
+			 int pid)
+{
+	char path[96], line[512], perms[8];
+	unsigned long start, end, ino;
+	unsigned int maj, min;
+	bool used = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%lx-%lx %7s %*s %x:%x %lu", &start, &end,
+			   perms, &maj, &min, &ino) != 6 ||
+		    makedev(maj, min) != st->dev)
+			continue;
+		used = true;
+		/* Only shared writable mappings can hold dirty pages. */
+		if (perms[1] != 'w' || perms[3] != 's')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
+			 start, end);
+		do_sync_link(st, u, path);
+	}
+	fclose(f);
+	return used;
+}
+
+static void do_add_name(struct pfs_stop_users *u, int pid)
+{
+	char path[64], comm[32] = "?";
+	size_t n = strlen(u->names);
+	FILE *f;
+
+	if (++u->procs > 4 || n + 48 > sizeof(u->names))
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (!fgets(comm, sizeof(comm), f))
+			strcpy(comm, "?");
+		comm[strcspn(comm, "\n")] = '\0';
+		fclose(f);
+	}
+	snprintf(u->names + n, sizeof(u->names) - n, "%s%d (%s)",
+		 n ? ", " : "", pid, comm);
+}
+
+static void do_scan_users(const struct pfs_stop *st, struct pfs_stop_users *u)
+{
+	struct dirent *e;
+	bool fds, maps;
+	DIR *d;
+	int pid;
+
+	*u = (struct pfs_stop_users){ 0 };
+	if (!st->dev || !st->mnt_id)
+		return;
+	d = opendir("/proc");
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (!isdigit((unsigned char)e->d_name[0]))
+			continue;
+		pid = atoi(e->d_name);
+		if (pid == getpid())
+			continue;
+		fds = do_scan_fds(st, u, pid);
+		maps = do_scan_maps(st, u, pid);
+		if (fds || maps)
+			do_add_name(u, pid);
+	}
+	closedir(d);
+}
+
+/* ---- Stopping ----------------------------------------------------------- */
+
+/*
+ * One attempt: write back every dirty page, then unmount.  0 when the
+ * mount is gone, -EBUSY while programs use it, -ESTALE when the mount at
+ * the mount point is no longer ours (detached or covered), else -errno.
+ */
+static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
+{
+	struct stat s;
+	int fd, ret;
+
+	if (u)
+		*u = (struct pfs_stop_users){ 0 };
+	fd = open(st->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	if (fstat(fd, &s) == -1) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	/*
+	 * As root, umount2() takes whatever is mounted there: after a lazy
+	 * `umount -l` of an in-place mount that is the backing filesystem.
+	 */
+	if (st->dev && s.st_dev != st->dev) {
+		close(fd);
+		return -ESTALE;
+	}
+	/*
+	 * The kernel sends the dirty pages to our own WRITE handler.  On a
+	 * signal (u), fsync the files programs hold, which waits; syncfs
+	 * starts the write-back of everything else.
+	 */
+	if (u)
+		do_scan_users(st, u);
+	if (syncfs(fd) == -1)
+		pfs_warn("writing back %s: %m", st->mountpoint);
+	/*
+	 * Our own descriptor would keep the mount busy.  A store after the
+	 * syncfs can only come from a program that has a file open or
+	 * mapped, and then the unmount below fails: nothing is lost.
+	 */
+	close(fd);
+	if (umount2(st->mountpoint, UMOUNT_NOFOLLOW) == 0)
+		return 0;
+	ret = -errno;
+	if (ret == -EPERM)
+		ret = do_fusermount_unmount(st);
+	return ret;
+}
+
+/* u: what the scan found, on a signal; NULL on a retry of our own. */
+static void do_report(const struct pfs_stop *st, int ret,
+		      const struct pfs_stop_users *u)
+{
+	const char *mnt = st->mountpoint;
+	bool asked = u != NULL;
+
+	switch (ret) {
+	case 0:
+		pfs_info("unmounted %s", mnt);
+		break;
+	case -EBUSY:
+		/* Once per signal, not on every retry. */
+		if (!asked)
+			break;
+		if (u->procs)
+			pfs_warn("not stopping yet: %s is busy, in use by %s%s (%u open or mapped file(s) written back); serving on and stopping once it is free (`fuser -vm %s` names them all; `umount -l %s` detaches the mount now and open files are served until closed)",
+				 mnt, u->names,
+				 u->procs > 4 ? " and others" : "", u->files,
+				 mnt, mnt);
+		else
+			pfs_warn("not stopping yet: %s is busy (a program has a file open or mapped there, or its working directory inside); serving on and stopping once it is free (`fuser -vm %s` names the programs; `umount -l %s` detaches the mount now and open files are served until closed)",
+				 mnt, mnt, mnt);
+		break;
+	case -ESTALE:
+		if (asked)
+			pfs_info("%s is no longer this daemon's mount (detached or covered): serving open files until they are closed",
+				 mnt);
+		break;
+	default:
+		if (asked)
+			pfs_warn("cannot unmount %s: %s; serving on", mnt,
+				 strerror(-ret));
+		break;
+	}
+}
+
+/*
+ * Learn our mount's device number and mount id, to recognize the mount
+ * and the files on it later.  The statx waits until the session loop
+ * answers it.
+ */
+static void do_learn_dev(struct pfs_stop *st)
+{
+	struct statx sx;
+
+	if (statx(AT_FDCWD, st->mountpoint, 0, STATX_INO | STATX_MNT_ID,
+		  &sx) == -1)
+		return;
+	st->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	if (sx.stx_mask & STATX_MNT_ID)
+		st->mnt_id = sx.stx_mnt_id;
+}
+
+static void *do_stop_thread(void *arg)
+{
+	struct pfs_stop *st = arg;
+	const struct timespec retry = { .tv_sec = PFS_STOP_RETRY_SEC };
+	struct pfs_stop_users users;
+	bool stopping = false;
+	siginfo_t si;
+	int sig, ret;
+
+	do_learn_dev(st);
+	for (;;) {
+		sig = stopping ? sigtimedwait(&st->signals, &si, &retry) :
+				 sigwaitinfo(&st->signals, &si);
+		if (atomic_load(&st->ending))
+			break;
+		if (sig == -1 && errno != EAGAIN)
+			continue;
+		if (sig > 0)
+			pfs_info("SIG%s from pid %d: writing back and unmounting %s",
+				 sigabbrev_np(sig), (int)si.si_pid,
+				 st->mountpoint);
+		stopping = true;
+		ret = do_try_stop(st, sig > 0 ? &users : NULL);
+		do_report(st, ret, sig > 0 ? &users : NULL);
+		if (ret == 0)
+			break;
+	}
+	return NULL;
+}
+
+int pfs_stop_start(struct pfs_stop *st)
+{
+	int ret = pthread_create(&st->thread, NULL, do_stop_thread, st);
+
+	if (ret)
+		return -ret;
+	st->started = true;
+	return 0;
+}
+
+/*
+ * Not pthread_cancel(): a cancelled thread unwinds out of sigtimedwait,
+ * which ASan reports as a stack overflow at thread exit.  A signal sent
+ * to the thread alone wakes it, and the flag tells it to end.
+ */
+void pfs_stop_end(struct pfs_stop *st)
+{
+	if (!st->started)
+		return;
+	atomic_store(&st->ending, true);
+	pthread_kill(st->thread, SIGTERM);
+	pthread_join(st->thread, NULL);
+	st->started = false;
+}
