@@ -157,19 +157,30 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * write must reach the daemon (and the caller must get its error)
 	 * synchronously.
 	 */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	pfs_conn_unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
 	/*
 	 * Let the kernel clear setuid/setgid bits on write and chown (it
 	 * sends an explicit mode change); the daemon runs with CAP_FSETID,
 	 * so a backing write would not clear them itself.
 	 */
-	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV);
+	/*
+	 * The same for v2 (not a libfuse default in 3.14 or 3.17, but it
+	 * would tell the kernel not to clear the bits either): off until the
+	 * daemon clears them itself.
+	 */
+	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
+	/*
+	 * Lookups and readdirs in one directory may run in parallel: libfuse
+	 * 3.14 asked for it by default, and the daemon has always run so;
+	 * 3.17 no longer does.
+	 */
+	pfs_conn_want(conn, FUSE_CAP_PARALLEL_DIROPS);
 	/* Move written data from /dev/fuse to the backing file by splice. */
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
-		conn->want |= FUSE_CAP_SPLICE_READ;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	pfs_dbg("init: want 0x%x max_write %u", conn->want, conn->max_write);
+	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
+	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);
+	pfs_dbg("init: want 0x%llx max_write %u",
+		(unsigned long long)pfs_conn_wanted(conn), conn->max_write);
 }
 
 static void pfs_destroy(void *userdata)
