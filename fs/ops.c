@@ -171,11 +171,12 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
 	/*
-	 * Lookups and readdirs in one directory may run in parallel: libfuse
-	 * 3.14 asked for it by default, and the daemon has always run so;
-	 * 3.17 no longer does.
+	 * Parallel lookups and readdirs in one directory: never negotiated
+	 * so far (3.14 set the flag by default but never sent it to the
+	 * kernel; 3.17 would send it), so off until the handlers are
+	 * checked for it.
 	 */
-	pfs_conn_want(conn, FUSE_CAP_PARALLEL_DIROPS);
+	pfs_conn_unwant(conn, FUSE_CAP_PARALLEL_DIROPS);
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);
