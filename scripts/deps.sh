@@ -54,9 +54,13 @@ install_packages()
 # libfuse installs nothing and runs the system's /usr/bin/fusermount3.
 fetch_libfuse()
 {
-	local tmp apt log
+	local tmp apt log patch=subprojects/packagefiles/libfuse-subproject.patch
+	local stamp=$LIBFUSE_DIR/.preallocfs-ready patch_id
 	pkg-config --atleast-version="$LIBFUSE_MIN" fuse3 2>/dev/null && return 0
-	[ -f "$LIBFUSE_DIR/.preallocfs-ready" ] && return 0
+	# The stamp names the Debian version and our patch: a changed patch
+	# fetches again.
+	patch_id=$(sha256sum <"$patch" | cut -c1-16)
+	[ -f "$stamp" ] && [ "$(cut -d' ' -f2 "$stamp")" = "$patch_id" ] && return 0
 
 	echo "deps: fetching libfuse >= $LIBFUSE_MIN (fuse3 source of Debian $LIBFUSE_SUITE) into $LIBFUSE_DIR"
 	tmp=$(mktemp -d)
@@ -88,16 +92,17 @@ fetch_libfuse()
 	# debian-keyring (a warning in the log); apt has checked its hash.
 	if ! dpkg-source -x "$tmp"/src/fuse3_*.dsc "$tmp/unpack/libfuse" >>"$log" 2>&1 ||
 	   ! patch -d "$tmp/unpack/libfuse" -p1 -s --no-backup-if-mismatch \
-		<subprojects/packagefiles/libfuse-subproject.patch >>"$log" 2>&1; then
+		<"$patch" >>"$log" 2>&1; then
 		cat "$log" >&2
 		echo "deps: cannot unpack and patch the fuse3 source package" >&2
 		exit 1
 	fi
-	sed -n '1s/^fuse3 (\([^)]*\)).*/\1/p' "$tmp/unpack/libfuse/debian/changelog" \
+	echo "$(sed -n '1s/^fuse3 (\([^)]*\)).*/\1/p' \
+		"$tmp/unpack/libfuse/debian/changelog") $patch_id" \
 		>"$tmp/unpack/libfuse/.preallocfs-ready"
 	rm -rf "$LIBFUSE_DIR"
 	mv "$tmp/unpack/libfuse" "$LIBFUSE_DIR"
-	echo "deps: libfuse $(cat "$LIBFUSE_DIR/.preallocfs-ready") ready in $LIBFUSE_DIR"
+	echo "deps: libfuse $(cut -d' ' -f1 "$stamp") ready in $LIBFUSE_DIR"
 	rm -rf "$tmp"
 	trap - EXIT
 }
