@@ -56,7 +56,10 @@ fetch_libfuse()
 {
 	local tmp apt log patch=subprojects/packagefiles/libfuse-subproject.patch
 	local stamp=$LIBFUSE_DIR/.preallocfs-ready patch_id
-	pkg-config --atleast-version="$LIBFUSE_MIN" fuse3 2>/dev/null && return 0
+	# PFS_FETCH_LIBFUSE=1: fetch even so (for meson -Dlibfuse=bundled).
+	[ "${PFS_FETCH_LIBFUSE:-0}" != 1 ] &&
+		pkg-config --atleast-version="$LIBFUSE_MIN" fuse3 2>/dev/null &&
+		return 0
 	# The stamp names the Debian version and our patch: a changed patch
 	# fetches again.
 	patch_id=$(sha256sum <"$patch" | cut -c1-16)
