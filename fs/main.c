@@ -326,8 +326,9 @@ int main(int argc, char *argv[])
 	}
 	if (cfg.show_version) {
 		printf("preallocfs version %s\n", PACKAGE_VERSION);
-		printf("using FUSE library version %s\n",
-		       fuse_pkgversion());
+		/* libfuse bundled (static) or the system's (shared). */
+		printf("using FUSE library version %s (%s)\n",
+		       fuse_pkgversion(), PFS_FUSE_LINKAGE);
 		ret = 0;
 		goto out_free_args;
 	}

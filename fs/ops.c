@@ -164,13 +164,26 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * write must reach the daemon (and the caller must get its error)
 	 * synchronously.
 	 */
-	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	pfs_conn_unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
 	/*
 	 * Let the kernel clear setuid/setgid bits on write and chown (it
 	 * sends an explicit mode change); the daemon runs with CAP_FSETID,
 	 * so a backing write would not clear them itself.
 	 */
-	conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
+	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV);
+	/*
+	 * The same for v2 (not a libfuse default in 3.14 or 3.17, but it
+	 * would tell the kernel not to clear the bits either): off until the
+	 * daemon clears them itself.
+	 */
+	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
+	/*
+	 * Parallel lookups and readdirs in one directory: never negotiated
+	 * so far (3.14 set the flag by default but never sent it to the
+	 * kernel; 3.17 would send it), so off until the handlers are
+	 * checked for it.
+	 */
+	pfs_conn_unwant(conn, FUSE_CAP_PARALLEL_DIROPS);
 	/*
 	 * POSIX ACLs: with them the kernel's permission checks (under
 	 * default_permissions) read the ACLs too, as the backing filesystem
@@ -178,16 +191,14 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * no_default_permissions mount: there the backing filesystem checks,
 	 * ACLs included, as the caller.
 	 */
-	if (pfs_creds_kernel_checks() && (conn->capable & FUSE_CAP_POSIX_ACL))
-		conn->want |= FUSE_CAP_POSIX_ACL;
+	if (pfs_creds_kernel_checks())
+		pfs_conn_want(conn, FUSE_CAP_POSIX_ACL);
 	/*
 	 * The umask is ours to apply (the kernel sends it with the request):
 	 * the backing filesystem ignores it where the parent directory has
 	 * a default ACL, as natively.  See pfs_creds_enter_create.
 	 */
-	if (conn->capable & FUSE_CAP_DONT_MASK)
-		conn->want |= FUSE_CAP_DONT_MASK;
-	pfs_creds_set_dont_mask(conn->want & FUSE_CAP_DONT_MASK);
+	pfs_creds_set_dont_mask(pfs_conn_want(conn, FUSE_CAP_DONT_MASK));
 	/*
 	 * No asynchronous direct I/O: with it the kernel sends an O_DIRECT
 	 * write as several requests at once and turns any short reply among
@@ -198,13 +209,12 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * ENOSPC.  O_DIRECT requests lose their parallelism, and AIO on an
 	 * O_DIRECT file completes at submission.
 	 */
-	conn->want &= ~FUSE_CAP_ASYNC_DIO;
+	pfs_conn_unwant(conn, FUSE_CAP_ASYNC_DIO);
 	/* Move written data from /dev/fuse to the backing file by splice. */
-	if (conn->capable & FUSE_CAP_SPLICE_READ)
-		conn->want |= FUSE_CAP_SPLICE_READ;
-	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
-		conn->want |= FUSE_CAP_SPLICE_WRITE;
-	pfs_dbg("init: want 0x%x max_write %u", conn->want, conn->max_write);
+	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
+	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);
+	pfs_dbg("init: want 0x%llx max_write %u",
+		(unsigned long long)pfs_conn_wanted(conn), conn->max_write);
 }
 
 static void pfs_destroy(void *userdata)

@@ -1,12 +1,15 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# Install what building and testing preallocfs needs, from Debian 12's apt.
+# Install what building and testing preallocfs needs, from Debian 12's apt,
+# and make sure libfuse >= 3.17 is at hand (see fetch_libfuse below).
 # Does nothing when everything is already there.
 set -eu
+cd "$(dirname "$0")/.."
 
 pkgs=(
 	gcc libc6-dev pkg-config meson ninja-build	# build
-	libfuse3-dev fuse3				# the daemon
+	libfuse3-dev fuse3				# the daemon; fusermount3
+	dpkg-dev debian-archive-keyring			# the bundled libfuse source
 	libcunit1-dev					# unit tests
 	e2fsprogs xfsprogs btrfs-progs util-linux	# integration tests
 	procps						# pgrep (t-stop, t-relative, ...)
@@ -15,18 +18,99 @@ pkgs=(
 	acl						# setfacl, getfacl (t-acl)
 )
 
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
-		missing+=("$p")
-done
-[ ${#missing[@]} -eq 0 ] && exit 0
+# libfuse >= 3.17 (FUSE passthrough, 64-bit capability flags...).  Debian 13,
+# Fedora and Arch ship it; Debian 12 has 3.14.  Then Debian 13's own fuse3
+# source package is fetched once, with Debian's patches applied, into
+# subprojects/libfuse (ignored by git), and meson builds it there as a static
+# subproject of every build directory (meson.build, -Dlibfuse=).
+LIBFUSE_MIN=3.17
+LIBFUSE_DIR=subprojects/libfuse
+LIBFUSE_SUITE=${PFS_LIBFUSE_SUITE:-trixie}
+DEBIAN_MIRROR=${PFS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
-	exit 1
-fi
-echo "deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+install_packages()
+{
+	local missing=() p
+	for p in "${pkgs[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+		exit 1
+	fi
+	echo "deps: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# fetch_libfuse: unless the system's fuse3 is new enough or the source is
+# already there, download the fuse3 source package of $LIBFUSE_SUITE with a
+# private apt configuration (its own sources.list, lists and cache in a
+# temporary directory: the system's apt sources and state are not touched;
+# apt checks the files against the suite's signed Release file), unpack it
+# with Debian's patches (dpkg-source -x), and apply ours: as a subproject,
+# libfuse installs nothing and runs the system's /usr/bin/fusermount3.
+fetch_libfuse()
+{
+	local tmp apt log patch=subprojects/packagefiles/libfuse-subproject.patch
+	local stamp=$LIBFUSE_DIR/.preallocfs-ready patch_id
+	# PFS_FETCH_LIBFUSE=1: fetch even so (for meson -Dlibfuse=bundled).
+	[ "${PFS_FETCH_LIBFUSE:-0}" != 1 ] &&
+		pkg-config --atleast-version="$LIBFUSE_MIN" fuse3 2>/dev/null &&
+		return 0
+	# The stamp names the Debian version and our patch: a changed patch
+	# fetches again.
+	patch_id=$(sha256sum <"$patch" | cut -c1-16)
+	[ -f "$stamp" ] && [ "$(cut -d' ' -f2 "$stamp")" = "$patch_id" ] && return 0
+
+	echo "deps: fetching libfuse >= $LIBFUSE_MIN (fuse3 source of Debian $LIBFUSE_SUITE) into $LIBFUSE_DIR"
+	tmp=$(mktemp -d)
+	# shellcheck disable=SC2064 # expand now: $tmp is local
+	trap "rm -rf '$tmp'" EXIT
+	mkdir -p "$tmp/lists/partial" "$tmp/cache/archives/partial" "$tmp/src" \
+		"$tmp/unpack"
+	echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $DEBIAN_MIRROR $LIBFUSE_SUITE main" \
+		>"$tmp/sources.list"
+	# apt downloads as the unprivileged _apt user when it can reach the
+	# directory; otherwise it warns and downloads as root.
+	if [ "$(id -u)" -eq 0 ] && id _apt >/dev/null 2>&1; then
+		chmod 755 "$tmp"
+		chown -R _apt "$tmp/lists" "$tmp/cache" "$tmp/src"
+	fi
+	apt=(apt-get -q
+		-o "Dir::Etc::SourceList=$tmp/sources.list"
+		-o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$tmp/lists"
+		-o "Dir::Cache=$tmp/cache")
+	log=$tmp/log
+	if ! "${apt[@]}" update >"$log" 2>&1 ||
+	   ! (cd "$tmp/src" && "${apt[@]}" source --download-only fuse3) >>"$log" 2>&1; then
+		cat "$log" >&2
+		echo "deps: cannot download the fuse3 source package from $DEBIAN_MIRROR $LIBFUSE_SUITE" >&2
+		exit 1
+	fi
+	# The .dsc's own OpenPGP signature cannot be checked without
+	# debian-keyring (a warning in the log); apt has checked its hash.
+	if ! dpkg-source -x "$tmp"/src/fuse3_*.dsc "$tmp/unpack/libfuse" >>"$log" 2>&1 ||
+	   ! patch -d "$tmp/unpack/libfuse" -p1 -s --no-backup-if-mismatch \
+		<"$patch" >>"$log" 2>&1; then
+		cat "$log" >&2
+		echo "deps: cannot unpack and patch the fuse3 source package" >&2
+		exit 1
+	fi
+	echo "$(sed -n '1s/^fuse3 (\([^)]*\)).*/\1/p' \
+		"$tmp/unpack/libfuse/debian/changelog") $patch_id" \
+		>"$tmp/unpack/libfuse/.preallocfs-ready"
+	rm -rf "$LIBFUSE_DIR"
+	mv "$tmp/unpack/libfuse" "$LIBFUSE_DIR"
+	echo "deps: libfuse $(cut -d' ' -f1 "$stamp") ready in $LIBFUSE_DIR"
+	rm -rf "$tmp"
+	trap - EXIT
+}
+
+install_packages
+fetch_libfuse

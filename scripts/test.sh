@@ -2,6 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # Run every test: install what is missing, build twice (plain, and with
 # AddressSanitizer + UBSan), run the whole meson test suite in each build.
+# Each build directory builds the libfuse that scripts/deps.sh fetched, if
+# the system's is too old, once more (a few seconds): it is compiled with
+# that build's sanitizers.
 # The last line is "N passed, N failed, N skipped".
 #
 # Integration tests need root, /dev/fuse and loop devices; without them they
@@ -26,7 +29,7 @@ run_suite()
 		meson setup "$dir" "$@" >/dev/null || return 1
 	fi
 	ninja -C "$dir" >/dev/null || { ninja -C "$dir"; return 1; }
-	echo "== tests in $dir $*"
+	echo "== tests in $dir $* ($("$dir/fs/preallocfs" --version | sed -n 2p))"
 	meson test -C "$dir" --print-errorlogs --num-processes "$(nproc)"
 	# Count from meson's machine-readable log, one JSON object a line
 	# (grep -c prints 0 but exits 1 when nothing matches: hence || true).

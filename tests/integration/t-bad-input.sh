@@ -6,7 +6,8 @@
 # or non-directory MOUNTPOINT, a missing or an extra argument, an unknown -o
 # option) exits non-zero with exactly one line on stderr naming the bad
 # argument, and leaves nothing mounted and no process behind -- both when
-# daemonizing (the default) and with -f.  -h/--help and -V/--version exit 0.
+# daemonizing (the default) and with -f.  -h/--help and -V/--version exit 0;
+# --version names the libfuse of the build: version, bundled or system.
 # Without -f the mount is usable as soon as the command returns, the daemon
 # is detached, and a plain umount makes it exit.
 
@@ -199,6 +200,22 @@ for opt in -V --version; do
 	fi
 	nothing_left "$opt"
 done
+# Which libfuse it runs on: the build's, bundled (linked in statically) or
+# the system's shared library.
+if [ -n "${PFS_FUSE_VERSION:-}" ]; then
+	if [ "${PFS_FUSE_BUNDLED:-0}" = 1 ]; then
+		linkage="bundled, static"
+		check "bundled libfuse: no libfuse shared library linked" \
+			sh -c '! ldd "$1" | grep -q libfuse' - "$PFS_BIN"
+	else
+		linkage=system
+		check "system libfuse: libfuse3.so linked" \
+			sh -c 'ldd "$1" | grep -q "libfuse3\.so"' - "$PFS_BIN"
+	fi
+	expect_eq "--version names the libfuse" \
+		"using FUSE library version $PFS_FUSE_VERSION ($linkage)" \
+		"$("$PFS_BIN" --version 2>&1 | sed -n 2p)"
+fi
 
 # Daemonizing: usable as soon as the command returns.
 b=$T/dback

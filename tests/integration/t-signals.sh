@@ -11,6 +11,10 @@
 # file is closed.  (Before the stop thread these two cases expected the old
 # behaviour: an immediate exit with the mount lazily detached.)  t-stop has
 # the mapped-file cases and the SIGKILL control.
+# SIGKILL with -o auto_unmount: the mount still goes away (the system's
+# fusermount3 watches the daemon; the bundled libfuse 3.17 must drive a
+# fusermount3 as old as 3.14).  Control: without auto_unmount it stays,
+# dead ("Transport endpoint is not connected").
 
 . "$(dirname "$0")/lib.sh"
 
@@ -199,6 +203,34 @@ if pfs_mount "$b" "$mnt"; then
 		"$STREAM_SUM" "$(md5sum <"$b/stream" 2>&1)"
 	check_backing io "$b"
 fi
+
+# SIGKILL: nothing runs in the daemon; auto_unmount's fusermount3 unmounts.
+# killed NAME TENTHS [daemon options...]: mount, write, SIGKILL; sets GONE
+# to yes when the mount disappeared by itself within TENTHS tenths of a s.
+killed()
+{
+	local name=$1 tenths=$2 b=$T/fs/$1 mnt=$T/mnt-$1
+	shift 2
+	GONE=no
+	mkdir -p "$b"
+	pfs_mount "$b" "$mnt" "$@" || return
+	check "$name: write through the mount" fill_mount "$mnt"
+	kill -KILL "$PFS_PID"
+	wait "$PFS_PID" 2>/dev/null
+	for _ in $(seq "$tenths"); do
+		[ -z "$(findmnt -rn -M "$mnt")" ] && { GONE=yes; break; }
+		sleep 0.1
+	done
+	# The control's dead mount (and any left over on failure).
+	[ "$GONE" = yes ] || umount "$mnt" 2>/dev/null || umount -l "$mnt"
+	check_backing "$name" "$b"
+}
+killed kill-plain 30
+expect_eq "control: SIGKILL without auto_unmount leaves the mount (3 s)" no "$GONE"
+killed kill-auto 100 -o auto_unmount
+expect_eq "SIGKILL with -o auto_unmount: mount gone within 10 s" yes "$GONE"
+check "kill-auto: mount point is a usable, empty directory again" \
+	test -d "$T/mnt-kill-auto" -a -z "$(ls -A "$T/mnt-kill-auto" 2>&1)"
 
 # The backing directory of the first case serves the same data again.
 if pfs_mount "$T/fs/term" "$T/mnt-again"; then
