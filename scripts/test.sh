@@ -9,7 +9,8 @@
 set -u
 cd "$(dirname "$0")/.."
 
-scripts/deps.sh || exit 1
+# deps.sh names every missing command and its package on one line.
+scripts/deps.sh || { echo "test: stopped: missing dependencies (see the line above)" >&2; exit 1; }
 
 passed=0
 failed=0
