@@ -34,6 +34,7 @@ deps=(
 	"findmnt util-linux"		"mountpoint util-linux"
 	"setpriv util-linux"		"unshare util-linux"
 	"nsenter util-linux"		"prlimit util-linux"
+	"fsfreeze util-linux"
 	"pgrep procps"			"ps procps"
 	"modprobe kmod"
 	"setquota quota"		# t-quota
