@@ -20,7 +20,7 @@
 # Environment:
 #   PFS_MODEL_SEED   the seed (default: from the clock; printed, so a
 #                    failure can be replayed with it)
-#   PFS_MODEL_OPS    operations for steps 1-3 (default 1500)
+#   PFS_MODEL_OPS    operations for steps 1-3 (default 1000)
 #   PFS_MODEL_LONG   1: also the long run, 1,000,000 operations through
 #                    preallocfs (whole-file comparison every 1000 steps,
 #                    the touched range at each); minutes, not in the
@@ -30,7 +30,7 @@ require_loop
 [ -x "${PFS_MODEL:-}" ] || skip "pfs_model not built: '${PFS_MODEL:-}'"
 
 seed=${PFS_MODEL_SEED:-$(( $(date +%s) % 1000000 ))}
-ops=${PFS_MODEL_OPS:-1500}
+ops=${PFS_MODEL_OPS:-1000}
 echo "seed $seed (replay: PFS_MODEL_SEED=$seed meson test t-model)"
 
 # model DESCRIPTION EXPECTED-STATUS pfs_model-ARGS...: run it, compare
