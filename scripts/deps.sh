@@ -34,7 +34,8 @@ deps=(
 	"findmnt util-linux"		"mountpoint util-linux"
 	"setpriv util-linux"		"unshare util-linux"
 	"nsenter util-linux"		"prlimit util-linux"
-	"fsfreeze util-linux"
+	"fsfreeze util-linux"		"fallocate util-linux"
+	"cmp diffutils"
 	"pgrep procps"			"ps procps"
 	"modprobe kmod"
 	"setquota quota"		# t-quota

@@ -25,6 +25,11 @@
 set -u
 tool=$1 src=$2 build=$3
 cd "$src" || exit 1
+if ! command -v "$tool" >/dev/null 2>&1; then
+	echo "SKIP: $tool is not installed (scripts/deps.sh installs it)" >&2
+	[ "${CI:-}" = true ] && exit 1
+	exit 77
+fi
 
 # "FILE CHECK  reason" (clang-tidy): the check is not run on that file.
 tidy_suppress=(
