@@ -159,9 +159,15 @@ static void fail_exit(int status, const char *fmt, ...)
 
 static void on_sigbus(int sig)
 {
+	/* tmpfs raises it even for a read fault on a full filesystem */
+	static const char msg[] = "SIGBUS outside a store (reading a "
+				  "mapping)\n";
+
 	(void)sig;
 	if (in_store)
 		siglongjmp(sigbus_jmp, 1);
+	if (write(STDOUT_FILENO, msg, sizeof(msg) - 1) < 0)
+		_exit(3);
 	_exit(3);
 }
 
