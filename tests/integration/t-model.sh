@@ -10,17 +10,19 @@
 #   2. the same run (same seed) through preallocfs matches it too, and
 #      after every step the backing file has no hole inside its size
 #      (FIEMAP): no later mapped store can fail for lack of space;
-#   3. disk full: on an ext4 image with about 3 MiB free, the run through
-#      preallocfs, then every page of the file stored through a mapping
-#      (--sweep): every refused call (ENOSPC) left the file unchanged, no
-#      store died, and after unmounting (and remounting the image) the file
-#      on disk is exactly the model;
-#      control: the same on the raw image dies of SIGBUS (or loses data).
+#   3. disk full, on ext4 and tmpfs (XFS: see PFS_MODEL_XFS_FULL) with about 3 MiB free: the run
+#      through preallocfs, then every page of the file stored through a
+#      mapping (--sweep): every refused call (ENOSPC) left the file
+#      unchanged, no store died, and after unmounting (and remounting the
+#      image) the file on disk is exactly the model;
+#      control: the same on the raw filesystem dies of SIGBUS.
 #
 # Environment:
 #   PFS_MODEL_SEED   the seed (default: from the clock; printed, so a
 #                    failure can be replayed with it)
 #   PFS_MODEL_OPS    operations for steps 1-3 (default 1000)
+#   PFS_MODEL_XFS_FULL  1: also the disk-full run on XFS (fails today:
+#                    see the TODO at the end)
 #   PFS_MODEL_LONG   1: also the long run, 1,000,000 operations through
 #                    preallocfs (whole-file comparison every 1000 steps,
 #                    the touched range at each); minutes, not in the
@@ -62,8 +64,9 @@ if [ "${PFS_MODEL_LONG:-0}" = 1 ]; then
 fi
 pfs_umount "$T/mnt"
 
-# --- 3: disk full.  The image keeps room for the copy source (8 MiB,
-# written first) and about 3 MiB more; the file may grow to 8 MiB.
+# --- 3: disk full, on ext4, XFS and tmpfs.  The filesystem keeps room
+# for the copy source (8 MiB, written first) and about 3 MiB more; the
+# file may grow to 8 MiB.
 # fill_to_3m DIR: a preallocated filler leaves 11 MiB free.
 fill_to_3m()
 {
@@ -74,26 +77,47 @@ fill_to_3m()
 		fail "fallocate a filler in $1"
 	echo "$1: $(free_kib "$1") KiB free"
 }
-mk_fs ext4 32M "$T/rawfull"
-mk_fs ext4 32M "$T/full"
-mkdir "$T/full/b"
-fill_to_3m "$T/rawfull"
-fill_to_3m "$T/full"
 
-model "disk full, raw ext4 (control)" 3 --ops "$ops" --max-size 8M \
-	--sweep "$T/rawfull/f"
-check "control: the raw run died of SIGBUS on a mapped store" \
-	grep -q '^SIGBUS' <<<"$MODEL_OUT"
+# disk_full TYPE SIZE
+disk_full()
+{
+	local type=$1 size=$2 raw=$T/raw-$1 bk=$T/full-$1 mnt=$T/mnt-$1
+	local backing=() refused
 
-pfs_mount "$T/full/b" "$T/mntfull" || done_testing
-model "disk full, through preallocfs" 0 --ops "$ops" --max-size 8M \
-	--sweep --dump "$T/model.full" --backing "$T/full/b/f" "$T/mntfull/f"
-read -r _ _ _ _ _ refused _ <<<"$(tail -n 1 <<<"$MODEL_OUT")"
-check "disk full: some calls were refused ($refused)" test "${refused:-0}" -gt 0
-pfs_umount "$T/mntfull"
-# Remount the image: what is compared comes from the disk.
-umount "$T/full" && mount "${_pfs_loops[-1]}" "$T/full" ||
-	fail "remount the full image"
-check "disk full: after unmount and remount the file is the model" \
-	cmp "$T/model.full" "$T/full/b/f"
+	mk_fs "$type" "$size" "$raw"
+	mk_fs "$type" "$size" "$bk"
+	mkdir "$bk/b"
+	fill_to_3m "$raw"
+	fill_to_3m "$bk"
+	# tmpfs has no FIEMAP: its holes are checked by the sweep alone.
+	[ "$type" != tmpfs ] && backing=(--backing "$bk/b/f")
+
+	model "$type disk full, raw (control)" 3 --ops "$ops" --max-size 8M \
+		--sweep "$raw/f"
+	check "$type control: the raw run died of SIGBUS (a mapped access, disk full)" \
+		grep -q '^SIGBUS' <<<"$MODEL_OUT"
+
+	pfs_mount "$bk/b" "$mnt" || return
+	model "$type disk full, through preallocfs" 0 --ops "$ops" \
+		--max-size 8M --sweep --dump "$T/model.$type" "${backing[@]}" \
+		"$mnt/f"
+	read -r _ _ _ _ _ refused _ <<<"$(tail -n 1 <<<"$MODEL_OUT")"
+	check "$type disk full: some calls were refused ($refused)" \
+		test "${refused:-0}" -gt 0
+	pfs_umount "$mnt"
+	# Remount the image: what is compared comes from the disk.
+	if [ "$type" != tmpfs ]; then
+		umount "$bk" && mount "${_pfs_loops[-1]}" "$bk" ||
+			fail "remount the $type image"
+	fi
+	check "$type disk full: after unmount the file is the model" \
+		cmp "$T/model.$type" "$bk/b/f"
+}
+disk_full ext4 32M
+disk_full tmpfs 24M
+# TODO: on a full XFS a refused ZERO_RANGE (or a punch, which preallocfs
+# turns into ZERO_RANGE) can leave a hole inside the file: XFS frees the
+# range before it allocates it again (seed 99, step 643).  Enable by
+# default once the daemon handles it.
+[ "${PFS_MODEL_XFS_FULL:-0}" = 1 ] && disk_full xfs 300M
 done_testing
