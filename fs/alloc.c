@@ -224,7 +224,7 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 		 * Start the range at the old size: the gap reads as zeros
 		 * either way, and now it is allocated.
 		 */
-		if (!(mode & FALLOC_FL_KEEP_SIZE) && off > st.st_size) {
+		if ((mode & ~FALLOC_FL_ZERO_RANGE) == 0 && off > st.st_size) {
 			len += off - st.st_size;
 			off = st.st_size;
 		}
