@@ -336,6 +336,17 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 		}
 		break;
 	default:
+		/*
+		 * mode 0 or ZERO_RANGE past end-of-file moves the size to
+		 * off + len but allocates only [off, off + len): the gap
+		 * from the old size would stay a hole inside the file.
+		 * Start the range at the old size: the gap reads as zeros
+		 * either way, and now it is allocated.
+		 */
+		if ((mode & ~FALLOC_FL_ZERO_RANGE) == 0 && off > st.st_size) {
+			len += off - st.st_size;
+			off = st.st_size;
+		}
 		ret = pfs_backing_fallocate(fd, mode, off, len, st.st_size);
 		if (ret == -ENOSPC || ret == -EDQUOT) {
 			char detail[96];
