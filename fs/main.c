@@ -189,7 +189,7 @@ static void do_check_below(const char *source, const struct pfs_rules *rules)
 		do_unescape(mnt);
 		/* Strictly below the root ("/" as root: everything else). */
 		if (rl == 1 ? mnt[1] == '\0' :
-			      strncmp(mnt, root, rl) || mnt[rl] != '/')
+			      strncmp(mnt, root, rl) != 0 || mnt[rl] != '/')
 			continue;
 		/* Mounts stacked on one path: the top one is what is served. */
 		for (size_t k = 0; k < nseen && !dup; k++)

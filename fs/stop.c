@@ -435,7 +435,8 @@ void pfs_stop_end(struct pfs_stop *st)
 	if (!st->started)
 		return;
 	atomic_store(&st->ending, true);
-	pthread_kill(st->thread, SIGTERM);
+	/* It waits for SIGTERM in sigtimedwait(): this wakes, not kills. */
+	pthread_kill(st->thread, SIGTERM); /* NOLINT(bugprone-bad-signal-to-kill-thread) */
 	pthread_join(st->thread, NULL);
 	st->started = false;
 }
