@@ -137,13 +137,13 @@ static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
 
 /* Carry out a GROW plan for a request, and account for it. */
 static int do_grow(const struct pfs_alloc_ctx *ctx, int fd,
-		   const struct pfs_plan *plan, const struct stat *st)
+		   const struct pfs_plan *plan, const struct stat *st,
+		   bool *zeroed)
 {
 	struct pfs_grow_how how = do_how(ctx);
-	bool zeroed;
-	int ret = pfs_backing_grow(fd, plan, st, &how, &zeroed);
+	int ret = pfs_backing_grow(fd, plan, st, &how, zeroed);
 
-	do_account(ctx, fd, plan, zeroed, ret);
+	do_account(ctx, fd, plan, *zeroed, ret);
 	return ret;
 }
 
@@ -151,6 +151,7 @@ int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 		     const struct pfs_alloc_ctx *ctx)
 {
 	struct pfs_plan plan;
+	bool zeroed;
 	struct stat st;
 	int ret;
 
@@ -164,7 +165,7 @@ int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 		goto out_unlock;
 	/* Exempted paths grow sparsely, as on the backing filesystem. */
 	if (plan.kind == PFS_PLAN_GROW && !do_exempt(ctx, fd))
-		ret = do_grow(ctx, fd, &plan, &st);
+		ret = do_grow(ctx, fd, &plan, &st, &zeroed);
 	else
 		ret = pfs_backing_truncate(fd, size);
 	pfs_dbg("resize %lld -> %lld: %d", (long long)st.st_size,
@@ -314,7 +315,7 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 	pfs_creds_enter_ids(ctx->uid, ctx->gid, &x->creds);
 	if (x->plan.kind == PFS_PLAN_NONE)
 		return 0;
-	ret = do_grow(ctx, fd, &x->plan, &x->st);
+	ret = do_grow(ctx, fd, &x->plan, &x->st, &x->zeroed);
 	if (ret == 0)
 		return 0;
 	pfs_creds_leave(&x->creds);
@@ -329,16 +330,33 @@ void pfs_alloc_extend_end(struct pfs_extend *x, int64_t done)
 {
 	/*
 	 * A growing request that did not complete: give back the space
-	 * allocated past what was written, and the size the file had.
+	 * allocated past what was written, and the size the file had, under
+	 * the roll-back rule (pfs_backing_undo_growth): only what this
+	 * request added.  The write itself can have produced off + done at
+	 * most; the KEEP_SIZE allocation moved no size, but zeros written
+	 * where fallocate is missing raised it to the end of the plan.  A
+	 * larger file means another process (backing side) wrote meanwhile.
 	 */
 	if (x->plan.kind == PFS_PLAN_GROW && done != (int64_t)x->len) {
-		off_t size = done > 0 ? x->off + done : x->st.st_size;
-		int ret = pfs_backing_settle(x->fd, size);
+		off_t end = x->plan.alloc_off + x->plan.alloc_len;
+		struct pfs_undo undo = {
+			.keep = done > 0 ? x->off + done : x->st.st_size,
+			.release = true,
+		};
+		int ret;
 
+		undo.produced = undo.keep;
+		if ((x->zeroed || !x->plan.keep_size) && end > undo.produced)
+			undo.produced = end;
+		/* Past keep: zeros written, or unwritten extents only. */
+		undo.unwritten = !x->zeroed;
+		ret = pfs_backing_undo_growth(x->fd, &undo);
 		/* The request's own result stands; say what was left. */
 		if (ret < 0)
 			pfs_err("cannot give back the space past %lld after a short write: %s",
-				(long long)size, strerror(-ret));
+				(long long)undo.keep, strerror(-ret));
+		else if (ret > 0)
+			pfs_dbg("short write: size left as another writer made it");
 	}
 	pfs_creds_leave(&x->creds);
 	pthread_rwlock_unlock(&x->inode->size_lock);

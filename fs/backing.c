@@ -144,14 +144,56 @@ int pfs_backing_truncate(int fd, off_t size)
 	return 0;
 }
 
-int pfs_backing_settle(int fd, off_t size)
+/*
+ * The roll-back rule.  A growing request holds the inode's size_lock
+ * exclusively, so nothing through the mount changed the size meanwhile;
+ * but with in-place mounting other processes write the backing file
+ * directly, and an append of theirs can land in the window between the
+ * request's first fstat() and its roll-back.  Truncating back to a size
+ * remembered before that window would cut their data.  So:
+ *
+ *  1. Look again (fstat): now.
+ *  2. now > u->produced, the largest size this request alone can have
+ *     given the file: someone else extended it past anything the request
+ *     did.  Leave the size.  What the request allocated lies inside their
+ *     file now (or past its end) and is not released: punching or
+ *     truncating there could hit their data too.
+ *  3. now < u->keep: someone else shrank the file: leave it.
+ *  4. u->keep < now <= u->produced, and the request only allocated past
+ *     keep (unwritten extents, which read as zeros and which SEEK_DATA
+ *     skips): data found in [keep, now) is someone else's.  Leave the size.
+ *     Where the request wrote the bytes itself (zeros of the fallback),
+ *     another writer's append pushes the size past produced (rule 2), and
+ *     the zero-fill never writes over one (do_grow_zeros).
+ *  5. Otherwise truncate to keep: the size as before, and (ext4, XFS) the
+ *     blocks allocated past it freed.  With keep == now only when asked
+ *     (u->release): a fallocate passed through may find blocks past the
+ *     end that were there before it.
+ *
+ * What remains is the moment between the last check and the ftruncate():
+ * there is no "truncate if the size is still N".  Filesystems whose
+ * SEEK_DATA reports every byte as data (no SEEK_DATA support) keep the
+ * larger size after a failed fallocate: the safe side.
+ */
+int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
 {
-	/*
-	 * ftruncate() to the size the file should have also releases the
-	 * blocks a KEEP_SIZE allocation left past it (ext4 frees blocks
-	 * beyond i_size on truncate even when the size does not change).
-	 */
-	return pfs_backing_truncate(fd, size);
+	struct stat st;
+	off_t data;
+
+	if (fstat(fd, &st) == -1)
+		return pfs_neg_errno();
+	if (st.st_size > u->produced || st.st_size < u->keep)
+		return 1;
+	if (u->unwritten && st.st_size > u->keep) {
+		data = lseek(fd, u->keep, SEEK_DATA);
+		if (data == -1 && errno != ENXIO)
+			return pfs_neg_errno();
+		if (data != -1 && data < st.st_size)
+			return 1;
+	}
+	if (st.st_size == u->keep && !u->release)
+		return 0;
+	return pfs_backing_truncate(fd, u->keep);
 }
 
 /*
@@ -174,6 +216,50 @@ static int do_write_zeros(int fd, off_t off, off_t len)
 			return -EIO;
 		off += w;
 		len -= w;
+	}
+	return 0;
+}
+
+/*
+ * Growth without fallocate: zeros over [off, end), which lies past
+ * end-of-file, in large chunks.  Before each chunk the size must still be
+ * where this request left it (u->keep at first).  If another process
+ * appended meanwhile (in-place mounting), the zeros go on after its data,
+ * never over it, and u->keep is raised to its end so that a roll-back never
+ * cuts it.  u->produced: the end of the zeros written.  0 or -errno.
+ */
+static int do_grow_zeros(int fd, off_t off, off_t end, struct pfs_undo *u)
+{
+	off_t expect = u->keep;	/* the size as this request left it */
+	off_t pos = off;
+	struct stat st;
+
+	while (pos < end) {
+		off_t left = end - pos;
+		size_t n = left < (off_t)sizeof(zeros) ? (size_t)left :
+							 sizeof(zeros);
+		ssize_t w;
+
+		if (fstat(fd, &st) == -1)
+			return pfs_neg_errno();
+		if (st.st_size != expect) {
+			if (st.st_size > u->keep)
+				u->keep = st.st_size;
+			if (st.st_size > pos)
+				pos = st.st_size;
+			expect = st.st_size;
+			continue;
+		}
+		w = pwrite(fd, zeros, n, pos);
+		if (w < 0)
+			return pfs_neg_errno();
+		if (w == 0)
+			return -EIO;
+		pos += w;
+		if (pos > expect)
+			expect = pos;
+		if (pos > u->produced)
+			u->produced = pos;
 	}
 	return 0;
 }
@@ -203,6 +289,7 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 		     bool *zeroed)
 {
 	int mode = plan->keep_size ? FALLOC_FL_KEEP_SIZE : 0;
+	struct pfs_undo undo;
 	int ret, err;
 
 	*zeroed = false;
@@ -233,23 +320,44 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	 * a backing tree can hold mounts of several kinds.
 	 */
 	if (err == EOPNOTSUPP && how->zero_fallback) {
-		ret = do_write_zeros(fd, plan->alloc_off, plan->alloc_len);
+		undo = (struct pfs_undo){
+			.keep = st->st_size,
+			.produced = st->st_size,
+			.release = true,
+		};
+		ret = do_grow_zeros(fd, plan->alloc_off,
+				    plan->alloc_off + plan->alloc_len, &undo);
 		if (ret == 0) {
 			*zeroed = true;
 			return 0;
 		}
 		err = -ret;
+	} else {
+		/*
+		 * A failed fallocate: ext4 raises i_size as it allocates
+		 * (mode 0), so the file may have grown up to the end of the
+		 * range, with unwritten extents.
+		 */
+		undo = (struct pfs_undo){
+			.keep = st->st_size,
+			.produced = plan->keep_size ? st->st_size :
+					plan->alloc_off + plan->alloc_len,
+			.unwritten = true,
+			.release = true,
+		};
+		if (undo.produced < undo.keep)
+			undo.produced = undo.keep;
 	}
 
 	/*
-	 * Step 4: undo partial work.  ext4 raises i_size as it allocates,
-	 * and zeros written raise it too, so a failure can leave the file
-	 * larger; the truncate back to the old size also frees whatever was
-	 * allocated past it.
+	 * Step 4: undo partial work, under the roll-back rule (above
+	 * pfs_backing_undo_growth): back to the old size, which also frees
+	 * what was allocated past it, unless another process wrote there.
 	 */
-	if (pfs_backing_truncate(fd, st->st_size) < 0)
-		pfs_err("cannot restore size %lld after failed allocation: %m",
-			(long long)st->st_size);
+	ret = pfs_backing_undo_growth(fd, &undo);
+	if (ret < 0)
+		pfs_err("cannot restore size %lld after failed allocation: %s",
+			(long long)undo.keep, strerror(-ret));
 	/* ENOSYS would make the kernel give up fallocate for the mount. */
 	if (err == ENOSYS)
 		err = EOPNOTSUPP;
@@ -373,6 +481,24 @@ static int do_scan_seek(int fd, const struct stat *st, struct do_ranges *holes)
 	return 0;
 }
 
+/*
+ * Punch a hole filled by this request back, unless data was written into it
+ * meanwhile (by another process on the backing side): a filled hole holds
+ * unwritten extents, which SEEK_DATA skips, so any data found there is not
+ * this request's and must not be punched away.
+ */
+static void do_unfill(int fd, const struct do_range *h)
+{
+	off_t data = lseek(fd, h->off, SEEK_DATA);
+
+	if (data == -1 && errno != ENXIO)
+		return;
+	if (data != -1 && data < h->off + h->len)
+		return;
+	fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, h->off,
+		  h->len);
+}
+
 int pfs_backing_fill_holes(int fd, const struct stat *st,
 			   const struct pfs_grow_how *how,
 			   unsigned long long *filled)
@@ -438,8 +564,7 @@ out_undo:
 	 * is the same, only the allocation differs.
 	 */
 	for (size_t i = 0; i <= done && i < holes.n; i++)
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  holes.r[i].off, holes.r[i].len);
+		do_unfill(fd, &holes.r[i]);
 	if (ret == -ENOSYS)
 		ret = -EOPNOTSUPP;
 out_free:
@@ -491,16 +616,23 @@ int pfs_backing_insert_range(int fd, off_t off, off_t len,
 int pfs_backing_fallocate(int fd, int mode, off_t off, off_t len,
 			  off_t old_size)
 {
-	struct stat st;
-	int err;
+	struct pfs_undo undo = {
+		.keep = old_size,
+		.produced = old_size,
+		.unwritten = true,
+	};
+	int err, ret;
 
 	if (fallocate(fd, mode, off, len) == 0)
 		return 0;
 	err = errno;
-	if (fstat(fd, &st) == 0 && st.st_size != old_size &&
-	    pfs_backing_truncate(fd, old_size) < 0)
-		pfs_err("cannot restore size %lld after failed fallocate: %m",
-			(long long)old_size);
+	/* Only a mode without KEEP_SIZE moves the size, to off + len at most. */
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > old_size)
+		undo.produced = off + len;
+	ret = pfs_backing_undo_growth(fd, &undo);
+	if (ret < 0)
+		pfs_err("cannot restore size %lld after failed fallocate: %s",
+			(long long)old_size, strerror(-ret));
 	if (err == ENOSYS)
 		err = EOPNOTSUPP;
 	return -err;

@@ -88,6 +88,7 @@ struct pfs_extend {
 	uint64_t len;		/* how much it means to write */
 	struct stat st;		/* the file before the request */
 	struct pfs_plan plan;
+	bool zeroed;		/* the plan ran as zeros written (no fallocate) */
 	struct pfs_creds creds;	/* the caller's, while the request allocates */
 };
 
