@@ -157,6 +157,15 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_SPLICE_READ;
 	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
 		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	/*
+	 * Locks go to the daemon, which takes them on the backing file, so
+	 * that they meet the locks of processes on the backing side;
+	 * without these the kernel keeps them to the mount alone.
+	 */
+	if (conn->capable & FUSE_CAP_POSIX_LOCKS)
+		conn->want |= FUSE_CAP_POSIX_LOCKS;
+	if (conn->capable & FUSE_CAP_FLOCK_LOCKS)
+		conn->want |= FUSE_CAP_FLOCK_LOCKS;
 	pfs_dbg("init: want 0x%x max_write %u", conn->want, conn->max_write);
 }
 
@@ -219,4 +228,7 @@ const struct fuse_lowlevel_ops pfs_ops = {
 	.fallocate = pfs_fallocate,
 	.copy_file_range = pfs_copy_file_range,
 	.lseek = pfs_lseek,
+	.getlk = pfs_getlk,
+	.setlk = pfs_setlk,
+	.flock = pfs_flock,
 };

@@ -302,11 +302,15 @@ void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int fd;
 
-	(void)ino;
 	/*
 	 * close() of a duplicate runs the backing filesystem's flush (and
 	 * releases POSIX locks) exactly as the caller's close() would.
 	 */
+	/*
+	 * The caller closed a descriptor of the file: POSIX drops every
+	 * lock its owner holds on it, whichever descriptor took them.
+	 */
+	pfs_locks_flush(req, ino, fi->lock_owner);
 	fd = dup(pfs_file(fi)->fd);
 	if (fd == -1 || close(fd) == -1)
 		fuse_reply_err(req, errno);
@@ -317,6 +321,7 @@ void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	pfs_locks_release(pfs_file(fi));
 	do_free_file(req, pfs_file(fi));
 	fuse_reply_err(req, 0);
 }

@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * Lock handlers: POSIX record locks (fcntl F_GETLK/F_SETLK/F_SETLKW, also
+ * OFD locks taken through the mount) and BSD flock(), passed through to the
+ * backing file, so that locks taken through the mount and on the backing
+ * side (in-place mounting, databases migrating under the mount) see each
+ * other.
+ *
+ * POSIX locks belong to a lock owner (the kernel's fi->lock_owner: the
+ * caller's file table, or the open file for OFD locks), not to an open file.
+ * Each (inode, owner) that locks gets an open file description of its own
+ * on the backing file, and its locks are OFD locks there: one owner's locks
+ * merge and never conflict with each other, and conflict with every other
+ * owner's, through the mount or not.  POSIX releases an owner's locks when
+ * it closes any descriptor of the file: the kernel sends FLUSH with the
+ * owner, and pfs_locks_flush() closes that description.  Locks of an OFD
+ * owner go when its open file is released (pfs_locks_release).
+ *
+ * flock() locks belong to the open file: flock() on the handle's own
+ * backing fd, which lives exactly as long as the open file.
+ *
+ * A blocking request (F_SETLKW, flock without LOCK_NB) waits in its worker
+ * thread; an interrupt from the kernel (the caller got a signal, SIGKILL
+ * included) breaks the wait with a signal to that thread, and the request
+ * ends with EINTR.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "pfs_compat.h"
+#include "pfs_handle.h"
+#include "pfs_log.h"
+#include "pfs_ops.h"
+
+/* One lock owner's description of one backing file. */
+struct lock_owner {
+	struct lock_owner *next;	/* owners_lock */
+	const struct pfs_inode *inode;	/* key; immutable */
+	uint64_t owner;			/* key: fi->lock_owner; immutable */
+	const struct pfs_file *handle;	/* last used through; owners_lock */
+	pid_t pid;			/* who locked last, for F_GETLK;
+					 * owners_lock */
+	int refs;			/* owners_lock; the table holds one */
+	int fd;				/* immutable; closed with the last ref */
+};
+
+#define OWNER_BUCKETS 256
+static pthread_mutex_t owners_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lock_owner *owners[OWNER_BUCKETS];	/* owners_lock */
+
+static struct lock_owner **do_bucket(const struct pfs_inode *inode,
+				     uint64_t owner)
+{
+	uintptr_t h = (uintptr_t)inode / sizeof(void *) ^ (uintptr_t)owner ^
+		      (uintptr_t)(owner >> 32);
+
+	return &owners[h % OWNER_BUCKETS];
+}
+
+static void do_put(struct lock_owner *o)
+{
+	bool last;
+
+	pthread_mutex_lock(&owners_lock);
+	last = --o->refs == 0;
+	pthread_mutex_unlock(&owners_lock);
+	if (!last)
+		return;
+	/* Closing the only fd of the description drops its OFD locks. */
+	close(o->fd);
+	free(o);
+}
+
+/* A second description of the file behind the handle's fd. */
+static int do_reopen(const struct pfs_file *f)
+{
+	char proc[PFS_PROC_PATH_MAX];
+	int fd, fl;
+
+	pfs_proc_path(proc, f->fd);
+	/*
+	 * Read-write if the daemon may, so that one description serves
+	 * read and write locks of the owner through any of its handles (the
+	 * kernel has checked the caller's access mode for the lock type).
+	 * O_NONBLOCK: a FIFO must not wait for a peer here.
+	 */
+	fd = open(proc, O_RDWR | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd != -1)
+		return fd;
+	fl = fcntl(f->fd, F_GETFL);
+	if (fl == -1)
+		return -1;
+	return open(proc, (fl & O_ACCMODE) | O_NONBLOCK | O_NOCTTY |
+				  O_CLOEXEC);
+}
+
+/*
+ * The owner's entry for inode, with a reference; made if create.  NULL with
+ * *err = 0 when there is none and create is false, or with *err = -errno.
+ */
+static struct lock_owner *do_get(const struct pfs_inode *inode,
+				 uint64_t owner, const struct pfs_file *f,
+				 bool create, int *err)
+{
+	struct lock_owner **b = do_bucket(inode, owner);
+	struct lock_owner *o, *made = NULL;
+
+	*err = 0;
+	for (;;) {
+		pthread_mutex_lock(&owners_lock);
+		for (o = *b; o; o = o->next)
+			if (o->inode == inode && o->owner == owner)
+				break;
+		if (!o && made) {
+			made->next = *b;
+			*b = made;
+			o = made;
+			made = NULL;
+		}
+		if (o) {
+			o->refs++;
+			o->handle = f;
+		}
+		pthread_mutex_unlock(&owners_lock);
+		if (o || !create)
+			break;
+		/* No syscall under owners_lock: open, then insert. */
+		made = calloc(1, sizeof(*made));
+		if (!made) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		made->fd = do_reopen(f);
+		if (made->fd == -1) {
+			*err = pfs_neg_errno();
+			free(made);
+			return NULL;
+		}
+		made->inode = inode;
+		made->owner = owner;
+		made->refs = 1;
+	}
+	if (made) {	/* another thread made it first */
+		close(made->fd);
+		free(made);
+	}
+	return o;
+}
+
+/* Take the entries matching out of the table and drop the table's refs. */
+static void do_drop(const struct pfs_inode *inode, uint64_t owner,
+		    const struct pfs_file *handle)
+{
+	struct lock_owner *gone = NULL, *o, **p;
+
+	pthread_mutex_lock(&owners_lock);
+	for (size_t i = 0; i < OWNER_BUCKETS; i++) {
+		if (inode)
+			i = (size_t)(do_bucket(inode, owner) - owners);
+		for (p = &owners[i]; (o = *p);) {
+			if (inode ? o->inode == inode && o->owner == owner :
+				    o->handle == handle) {
+				*p = o->next;
+				o->next = gone;
+				gone = o;
+			} else {
+				p = &o->next;
+			}
+		}
+		if (inode)
+			break;
+	}
+	pthread_mutex_unlock(&owners_lock);
+	while ((o = gone)) {
+		struct flock all = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
+
+		gone = o->next;
+		/* Unlock now even if a waiter still holds a reference. */
+		fcntl(o->fd, F_OFD_SETLK, &all);
+		do_put(o);
+	}
+}
+
+void pfs_locks_flush(fuse_req_t req, fuse_ino_t ino, uint64_t owner)
+{
+	do_drop(pfs_inode(req, ino), owner, NULL);
+}
+
+void pfs_locks_release(const struct pfs_file *f)
+{
+	do_drop(NULL, 0, f);
+}
+
+/* --- Waiting, interruptibly ------------------------------------------ */
+
+/* Any signal without SA_RESTART will do; this one is ours alone. */
+#define WAIT_SIGNAL (SIGRTMIN + 3)
+
+struct lock_wait {
+	pthread_t thread;	/* the waiting worker */
+	atomic_bool interrupted;
+	atomic_bool done;	/* the waiter is out of its syscall for good */
+};
+
+static void do_wake(int sig)
+{
+	(void)sig;	/* only to make the blocking syscall return EINTR */
+}
+
+static void do_install_wake(void)
+{
+	struct sigaction sa = { .sa_handler = do_wake };
+
+	sigemptyset(&sa.sa_mask);
+	/* No SA_RESTART: the wait must return EINTR. */
+	if (sigaction(WAIT_SIGNAL, &sa, NULL) == -1)
+		pfs_err("cannot install the lock-wait signal handler: %m");
+}
+
+/*
+ * libfuse calls this when the kernel interrupts the request (with the
+ * request's lock held; or at registration if it came before).  The waiter
+ * may be just about to enter its syscall, where one signal would be lost:
+ * signal it until it says it is out.  It says so before unregistering, so
+ * this cannot wait for it forever.
+ */
+static void do_interrupt(fuse_req_t req, void *data)
+{
+	struct lock_wait *w = data;
+
+	(void)req;
+	atomic_store(&w->interrupted, true);
+	if (pthread_equal(pthread_self(), w->thread))
+		return;
+	while (!atomic_load(&w->done)) {
+		pthread_kill(w->thread, WAIT_SIGNAL);
+		usleep(1000);
+	}
+}
+
+/* A blocking lock call, as one step of do_wait. */
+struct lock_call {
+	int fd;
+	int cmd;		/* F_OFD_SETLKW, or 0 for flock() */
+	struct flock *fl;	/* for fcntl */
+	int op;			/* for flock() */
+};
+
+static int do_call(const struct lock_call *c)
+{
+	int r = c->cmd ? fcntl(c->fd, c->cmd, c->fl) : flock(c->fd, c->op);
+
+	return r == -1 ? pfs_neg_errno() : 0;
+}
+
+/* Run a blocking lock call until it is granted, fails or is interrupted. */
+static int do_wait(fuse_req_t req, const struct lock_call *c)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	struct lock_wait w = { .thread = pthread_self() };
+	int ret;
+
+	pthread_once(&once, do_install_wake);
+	fuse_req_interrupt_func(req, do_interrupt, &w);
+	for (;;) {
+		if (atomic_load(&w.interrupted)) {
+			ret = -EINTR;
+			break;
+		}
+		ret = do_call(c);
+		if (ret != -EINTR)
+			break;
+	}
+	atomic_store(&w.done, true);
+	/* Waits for a running do_interrupt: w is on this stack. */
+	fuse_req_interrupt_func(req, NULL, NULL);
+	return ret;
+}
+
+/* --- Handlers --------------------------------------------------------- */
+
+/*
+ * F_GETLK answers l_pid -1 for a conflicting OFD lock; when the lock is one
+ * taken through the mount, find its owner to report its process.  An owner
+ * holds the conflicting lock when the same test made from its own
+ * description no longer finds it.
+ */
+static pid_t do_holder(const struct pfs_inode *inode,
+		       const struct lock_owner *self, const struct flock *ask,
+		       const struct flock *found)
+{
+	pid_t pid = -1;
+
+	pthread_mutex_lock(&owners_lock);
+	for (size_t i = 0; i < OWNER_BUCKETS && pid == -1; i++) {
+		for (struct lock_owner *o = owners[i]; o; o = o->next) {
+			struct flock t = *ask;
+
+			if (o->inode != inode || o == self)
+				continue;
+			/* F_OFD_GETLK does not block: fine under the lock. */
+			if (fcntl(o->fd, F_OFD_GETLK, &t) == 0 &&
+			    (t.l_type == F_UNLCK || t.l_start != found->l_start ||
+			     t.l_len != found->l_len)) {
+				pid = o->pid;
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&owners_lock);
+	return pid;
+}
+
+void pfs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       struct flock *lock)
+{
+	struct pfs_inode *inode = pfs_inode(req, ino);
+	struct lock_owner *o;
+	struct flock fl = *lock;
+	int err;
+
+	o = do_get(inode, fi->lock_owner, pfs_file(fi), false, &err);
+	/*
+	 * Without locks of its own the owner asks from the handle's
+	 * description, which holds no OFD locks either.
+	 */
+	fl.l_pid = 0;
+	if (fcntl(o ? o->fd : pfs_file(fi)->fd, F_OFD_GETLK, &fl) == -1) {
+		err = errno;
+		if (o)
+			do_put(o);
+		fuse_reply_err(req, err);
+		return;
+	}
+	if (fl.l_type != F_UNLCK && fl.l_pid == -1) {
+		struct flock ask = *lock;
+
+		ask.l_pid = 0;
+		fl.l_pid = do_holder(inode, o, &ask, &fl);
+	}
+	if (o)
+		do_put(o);
+	fuse_reply_lock(req, &fl);
+}
+
+void pfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       struct flock *lock, int sleep)
+{
+	bool unlock = lock->l_type == F_UNLCK;
+	struct flock fl = *lock;
+	struct lock_call c;
+	struct lock_owner *o;
+	int ret;
+
+	o = do_get(pfs_inode(req, ino), fi->lock_owner, pfs_file(fi), !unlock,
+		   &ret);
+	if (!o) {
+		/* Unlocking what was never locked succeeds, as natively. */
+		fuse_reply_err(req, -ret);
+		return;
+	}
+	fl.l_pid = 0;	/* required for OFD locks */
+	c = (struct lock_call){ .fd = o->fd, .cmd = F_OFD_SETLKW, .fl = &fl };
+	if (sleep && !unlock) {
+		ret = do_wait(req, &c);
+	} else {
+		c.cmd = F_OFD_SETLK;
+		ret = do_call(&c);
+	}
+	if (ret == 0 && !unlock) {
+		pthread_mutex_lock(&owners_lock);
+		o->pid = lock->l_pid;
+		pthread_mutex_unlock(&owners_lock);
+	}
+	do_put(o);
+	fuse_reply_err(req, -ret);
+}
+
+void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       int op)
+{
+	struct lock_call c = { .fd = pfs_file(fi)->fd, .op = op };
+
+	(void)ino;
+	if ((op & LOCK_NB) || (op & LOCK_UN))
+		fuse_reply_err(req, -do_call(&c));
+	else
+		fuse_reply_err(req, -do_wait(req, &c));
+}
