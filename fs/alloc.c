@@ -41,6 +41,8 @@ static struct pfs_grow_how do_how(const struct pfs_alloc_ctx *ctx)
 		.caps = ctx->eng ? &ctx->eng->caps : NULL,
 		.privileged = ctx->privileged,
 		.zero_fallback = do_rules(ctx)->fallback == PFS_FALLBACK_ZERO,
+		.cancelled = ctx->cancelled,
+		.cancel_arg = ctx->cancel_arg,
 	};
 }
 
@@ -118,7 +120,8 @@ static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
 {
 	struct pfs_engine *eng = ctx->eng;
 
-	if (!eng || plan->kind != PFS_PLAN_GROW)
+	/* An interrupted request was not refused: nothing to report. */
+	if (!eng || plan->kind != PFS_PLAN_GROW || ret == -EINTR)
 		return;
 	if (ret < 0) {
 		char detail[96];
@@ -258,7 +261,7 @@ int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 	pfs_creds_leave(&creds);
 	if (ret == 0 && filled)
 		ret = 1;	/* the allocation changed: st_blocks is stale */
-	if (ret < 0)
+	if (ret < 0 && ret != -EINTR)
 		do_refused(ctx, fd, -ret, "opening",
 			   " for writing (allocating its holes or unsharing "
 			   "its reflinked extents failed)");

@@ -202,8 +202,18 @@ int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
  */
 static char zeros[1 << 20];
 
-/* pwrite zeros over [off, off + len), in large chunks.  0 or -errno. */
-static int do_write_zeros(int fd, off_t off, off_t len)
+/* Has the request been interrupted (pfs_grow_how.cancelled)? */
+static bool do_cancelled(const struct pfs_grow_how *how)
+{
+	return how && how->cancelled && how->cancelled(how->cancel_arg);
+}
+
+/*
+ * pwrite zeros over [off, off + len), in large chunks, asking how (may be
+ * NULL) between them whether to stop.  0, -EINTR or -errno.
+ */
+static int do_write_zeros(int fd, off_t off, off_t len,
+			  const struct pfs_grow_how *how)
 {
 	while (len > 0) {
 		size_t n = len < (off_t)sizeof(zeros) ? (size_t)len :
@@ -216,6 +226,8 @@ static int do_write_zeros(int fd, off_t off, off_t len)
 			return -EIO;
 		off += w;
 		len -= w;
+		if (len > 0 && do_cancelled(how))
+			return -EINTR;
 	}
 	return 0;
 }
@@ -228,7 +240,8 @@ static int do_write_zeros(int fd, off_t off, off_t len)
  * never over it, and u->keep is raised to its end so that a roll-back never
  * cuts it.  u->produced: the end of the zeros written.  0 or -errno.
  */
-static int do_grow_zeros(int fd, off_t off, off_t end, struct pfs_undo *u)
+static int do_grow_zeros(int fd, off_t off, off_t end,
+			 const struct pfs_grow_how *how, struct pfs_undo *u)
 {
 	off_t expect = u->keep;	/* the size as this request left it */
 	off_t pos = off;
@@ -260,6 +273,8 @@ static int do_grow_zeros(int fd, off_t off, off_t end, struct pfs_undo *u)
 			expect = pos;
 		if (pos > u->produced)
 			u->produced = pos;
+		if (pos < end && do_cancelled(how))
+			return -EINTR;
 	}
 	return 0;
 }
@@ -326,7 +341,8 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 			.release = true,
 		};
 		ret = do_grow_zeros(fd, plan->alloc_off,
-				    plan->alloc_off + plan->alloc_len, &undo);
+				    plan->alloc_off + plan->alloc_len, how,
+				    &undo);
 		if (ret == 0) {
 			*zeroed = true;
 			return 0;
@@ -481,6 +497,38 @@ static int do_scan_seek(int fd, const struct stat *st, struct do_ranges *holes)
 	return 0;
 }
 
+/* Long work runs in pieces this large, asking between them whether to stop. */
+#define PFS_CHUNK ((off_t)64 << 20)
+
+/*
+ * Allocate one hole inside the file: fallocate KEEP_SIZE in chunks (a hole
+ * of a huge sparse file takes a while), or zeros where fallocate is
+ * missing: inside the size a hole reads as zeros, so writing zeros there
+ * changes no data.  0, -EINTR or -errno.
+ */
+static int do_fill_range(int fd, const struct do_range *h,
+			 const struct pfs_grow_how *how)
+{
+	off_t pos = h->off, end = h->off + h->len;
+	int ret;
+
+	while (pos < end) {
+		off_t n = end - pos < PFS_CHUNK ? end - pos : PFS_CHUNK;
+
+		if (do_cancelled(how))
+			return -EINTR;
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, pos, n) == 0) {
+			pos += n;
+			continue;
+		}
+		ret = pfs_neg_errno();
+		if (ret == -EOPNOTSUPP && how->zero_fallback)
+			return do_write_zeros(fd, pos, end - pos, how);
+		return ret;
+	}
+	return 0;
+}
+
 /*
  * Punch a hole filled by this request back, unless data was written into it
  * meanwhile (by another process on the backing side): a filled hole holds
@@ -529,15 +577,7 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 	if (ret < 0)
 		goto out_free;
 	for (done = 0; done < holes.n; done++) {
-		const struct do_range *h = &holes.r[done];
-
-		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, h->off, h->len) == 0)
-			continue;
-		ret = pfs_neg_errno();
-		/* Inside the size a hole reads as zeros: writing zeros
-		 * there changes no data. */
-		if (ret == -EOPNOTSUPP && how->zero_fallback)
-			ret = do_write_zeros(fd, h->off, h->len);
+		ret = do_fill_range(fd, &holes.r[done], how);
 		if (ret < 0)
 			goto out_undo;
 	}
@@ -545,11 +585,22 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 	 * Shared extents (XFS reflink) need new space at the first
 	 * overwrite: unshare them now, while an error can still be returned.
 	 * Where unsharing is not supported (btrfs, mounted with allow_cow)
-	 * the weaker copy-on-write guarantee is what was accepted.
+	 * the weaker copy-on-write guarantee is what was accepted.  In
+	 * chunks, so that an interrupt stops it; what was unshared stays
+	 * unshared (same data, only the allocation differs).
 	 */
-	if (shared &&
-	    fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, st->st_size) == -1 &&
-	    errno != EOPNOTSUPP) {
+	for (off_t pos = 0; shared && pos < st->st_size; pos += PFS_CHUNK) {
+		off_t n = st->st_size - pos < PFS_CHUNK ? st->st_size - pos :
+							   PFS_CHUNK;
+
+		if (do_cancelled(how)) {
+			ret = -EINTR;
+			goto out_undo;
+		}
+		if (fallocate(fd, FALLOC_FL_UNSHARE_RANGE, pos, n) == 0)
+			continue;
+		if (errno == EOPNOTSUPP)
+			break;
 		ret = pfs_neg_errno();
 		goto out_undo;
 	}
@@ -589,7 +640,7 @@ int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size)
 	if (errno != EOPNOTSUPP)
 		return pfs_neg_errno();
 	/* tmpfs has no ZERO_RANGE: write the zeros. */
-	return do_write_zeros(fd, off, len);
+	return do_write_zeros(fd, off, len, NULL);
 }
 
 int pfs_backing_insert_range(int fd, off_t off, off_t len,

@@ -95,6 +95,12 @@ int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	return pfs_do_entry(req, fd, e);
 }
 
+/* The allocation engine's cancel callback: has the kernel interrupted req? */
+static bool do_req_interrupted(void *req)
+{
+	return fuse_req_interrupted(req);
+}
+
 struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
@@ -105,6 +111,10 @@ struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 		.privileged = c->uid == 0,
 		.uid = c->uid,
 		.gid = c->gid,
+		/* Long zero-filling, hole filling and unsharing stop on an
+		 * interrupt (the caller got a signal) and roll back. */
+		.cancelled = do_req_interrupted,
+		.cancel_arg = req,
 	};
 }
 

@@ -51,6 +51,10 @@ struct pfs_alloc_ctx {
 	bool privileged;		/* may use root-reserved blocks */
 	uid_t uid;			/* the caller */
 	gid_t gid;
+	/* Has the request been interrupted?  NULL: never (see
+	 * pfs_grow_how). */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 };
 
 /* truncate/ftruncate of the file behind fd (open for writing) to size. */

@@ -43,6 +43,14 @@ struct pfs_grow_how {
 	const struct pfs_caps *caps;	/* may be NULL */
 	bool privileged;		/* may use root-reserved blocks */
 	bool zero_fallback;		/* no fallocate: write zeros instead */
+	/*
+	 * Asked between the steps of long work (each MiB of zeros, each
+	 * hole, each chunk of unsharing): true when the request was
+	 * interrupted (the caller got a signal, SIGKILL included); the work
+	 * then stops, is rolled back, and -EINTR is returned.  NULL: never.
+	 */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 };
 
 /*

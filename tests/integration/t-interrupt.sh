@@ -1,0 +1,69 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# t-interrupt: a long growth through the mount can be interrupted.
+#
+# On ext2 (no fallocate) growth writes zeros, 1 MiB at a time: `truncate -s
+# 6G` takes seconds.  The kernel does not end a process waiting for the
+# daemon's answer, not even on SIGKILL, until the daemon replies; it sends
+# an INTERRUPT instead.  The daemon checks for it between chunks, stops,
+# rolls the growth back and answers EINTR.  So Ctrl-C (SIGINT) on the
+# truncate ends it within a moment, and the file keeps its size, content
+# and allocation.  Control: at the moment of the signal the truncate was
+# still running with the zero-filling under way (the backing file already
+# larger, so without the interrupt it would have gone on for seconds; the
+# old daemon, which never looked, kept the caller until the end).
+. "$(dirname "$0")/lib.sh"
+require_loop
+
+B=$T/backing
+M=$T/mnt
+# Sparse image; few inodes so that mkfs writes little.
+mk_fs_opts ext2 8G "$B" -N 1024
+pfs_mount "$B" "$M" || done_testing
+
+head -c 4096 /dev/urandom >"$B/f"
+sum=$(md5sum <"$B/f")
+before=$(st_state "$B/f")
+free_before=$(free_kib "$B")
+
+# interrupt SIGNAL STATUS: start the truncate, signal it after 0.5 s, expect
+# it gone within 2 s with STATUS and the file as before.
+interrupt()
+{
+	local sig=$1 want=$2 pid t0 t1 rc mid
+	# A background job of a script starts with SIGINT ignored: undo that.
+	env --default-signal=INT truncate -s 6G "$M/f" &
+	pid=$!
+	sleep 0.5
+	mid=$(size "$B/f")
+	if ! kill -0 "$pid" 2>/dev/null; then
+		fail "$sig: truncate finished within 0.5 s: no long growth to interrupt"
+		wait "$pid"
+		return
+	fi
+	check "$sig: zero-filling under way when signalled (backing size $mid)" \
+		test "$mid" -gt 4096
+	t0=$(date +%s%N)
+	kill -"$sig" "$pid"
+	wait "$pid"
+	rc=$?
+	t1=$(date +%s%N)
+	expect_eq "$sig: truncate's exit status" "$want" "$rc"
+	check "$sig: truncate ended within 2 s of the signal ($(((t1 - t0) / 1000000)) ms)" \
+		test $(((t1 - t0) / 1000000)) -lt 2000
+	expect_eq "$sig: size and st_blocks as before" "$before" "$(st_state "$B/f")"
+	expect_eq "$sig: content as before" "$sum" "$(md5sum <"$B/f")"
+	check "$sig: free space as before ($free_before KiB, now $(free_kib "$B"))" \
+		test "$(free_kib "$B")" -ge $((free_before - 64))
+}
+
+interrupt INT 130
+interrupt KILL 137
+
+# The mount still works, and an uninterrupted growth still completes.
+expect_tool "growth through the mount after the interrupts" "0 ok" \
+	truncate "$M/f" 64M
+expect_covered "growth allocated" "$B/f"
+
+pfs_umount "$M"
+done_testing
