@@ -52,4 +52,29 @@ expect_eq "O_EXCL over a name made on the backing side" "1 EEXIST" \
 check "nothing left behind by the races" test ! -e "$B/lock" -a ! -e "$B/lock2"
 
 pfs_umount "$M"
+
+# --- A create that fails after it made the file removes the file again.
+# A daemon that cannot raise its open-file limit of 128 (as in t-fdlimit):
+# each file created through the mount keeps one O_PATH descriptor in the
+# daemon, and a create needs two more for a moment (the new file's and its
+# O_PATH reopen), so creating files one after the other ends with a create
+# whose backing openat() takes the last descriptor and whose reopen fails
+# with EMFILE.  That file must not be left behind (old code left it).
+if command -v prlimit >/dev/null && command -v setpriv >/dev/null; then
+	mkdir -p "$B/many"
+	pfs_mount_under prlimit --nofile=128:128 \
+		setpriv --bounding-set=-sys_resource --inh-caps=-sys_resource -- \
+		"$B" "$M" || done_testing
+	"$PFS_TOOL" mkfiles "$M/many" 1000 >"$T/mk.out" 2>"$T/mk.err"
+	expect_eq "creates through the mount run out of descriptors" \
+		"EMFILE" "$(cat "$T/mk.out")"
+	failed=$(sed -n 's/.*openat \(f[0-9]*\):.*/\1/p' "$T/mk.err")
+	n=$(find "$B/many" -mindepth 1 | wc -l)
+	check "the create that failed ($failed) left no file behind ($n files, f0 to f$((n - 1)))" \
+		test -n "$failed" -a ! -e "$B/many/$failed"
+	umount "$M" || fail "umount $M"
+	wait "$PFS_PID"
+else
+	skip "prlimit or setpriv (util-linux) is not installed"
+fi
 done_testing
