@@ -202,6 +202,12 @@ int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
  */
 static char zeros[1 << 20];
 
+/*
+ * Long work (fallocate of a large range, unsharing) runs in pieces this
+ * large, asking between them whether to stop.
+ */
+#define PFS_CHUNK ((off_t)64 << 20)
+
 /* Has the request been interrupted (pfs_grow_how.cancelled)? */
 static bool do_cancelled(const struct pfs_grow_how *how)
 {
@@ -322,10 +328,28 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	if (ret < 0)
 		return ret;
 
-	/* Step 2: the real allocation. */
-	if (fallocate(fd, mode, plan->alloc_off, plan->alloc_len) == 0)
-		return 0;
-	err = errno;
+	/*
+	 * Step 2: the real allocation, in pieces so that an interrupt stops
+	 * it (tmpfs takes seconds for gigabytes).  Only a refusal of the
+	 * first piece can mean "no fallocate here".
+	 */
+	for (off_t pos = plan->alloc_off, end = pos + plan->alloc_len;;) {
+		off_t n = end - pos < PFS_CHUNK ? end - pos : PFS_CHUNK;
+
+		if (do_cancelled(how)) {
+			err = EINTR;
+			break;
+		}
+		if (fallocate(fd, mode, pos, n) == -1) {
+			err = errno;
+			if (pos != plan->alloc_off && err == EOPNOTSUPP)
+				err = EIO;
+			break;
+		}
+		pos += n;
+		if (pos == end)
+			return 0;
+	}
 
 	/*
 	 * Step 3: no fallocate here (ext2, some network filesystems):
@@ -496,9 +520,6 @@ static int do_scan_seek(int fd, const struct stat *st, struct do_ranges *holes)
 	}
 	return 0;
 }
-
-/* Long work runs in pieces this large, asking between them whether to stop. */
-#define PFS_CHUNK ((off_t)64 << 20)
 
 /*
  * Allocate one hole inside the file: fallocate KEEP_SIZE in chunks (a hole

@@ -452,6 +452,65 @@ static void test_undo_growth_rule(void)
 	pfs_inode_forget(&table, in, 1);
 }
 
+/* A cancel callback: false the first time, then (after an append) true. */
+struct cancel_probe {
+	int calls;
+	const char *append;	/* another writer's data, or NULL */
+};
+
+static bool do_cancel_second(void *arg)
+{
+	struct cancel_probe *p = arg;
+
+	if (++p->calls < 2)
+		return false;
+	if (p->append)
+		do_foreign_append("cancel", p->append);
+	return true;
+}
+
+/*
+ * A growth interrupted between two pieces of its fallocate answers EINTR
+ * and is rolled back; an append another process made in that window
+ * survives the roll-back.
+ */
+static void test_grow_cancelled(void)
+{
+	struct cancel_probe probe = { 0 };
+	struct pfs_grow_how how = {
+		.cancelled = do_cancel_second,
+		.cancel_arg = &probe,
+	};
+	struct pfs_plan plan;
+	struct stat st;
+	bool zeroed;
+	int fd;
+	struct pfs_inode *in = do_file("cancel", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, "0123456789", 10, 4086), 10);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL_FATAL(pfs_policy_resize(st.st_size, 256 << 20, &plan),
+			      0);
+	CU_ASSERT_EQUAL(pfs_backing_grow(fd, &plan, &st, &how, &zeroed),
+			-EINTR);
+	CU_ASSERT_EQUAL(probe.calls, 2);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096);
+	CU_ASSERT_TRUE((long long)st.st_blocks * 512 <= 64 << 10);
+
+	/* interrupted after another process appended: the append stays */
+	probe = (struct cancel_probe){ .append = "FOREIGN3" };
+	CU_ASSERT_EQUAL(pfs_backing_grow(fd, &plan, &st, &how, &zeroed),
+			-EINTR);
+	fstat(fd, &st);
+	CU_ASSERT_TRUE(st.st_size >= 4096 + 8);
+	CU_ASSERT_TRUE(do_reads(fd, st.st_size - 8, "FOREIGN3"));
+	CU_ASSERT_TRUE(do_reads(fd, 4086, "0123456789"));
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
 int pfs_register_alloc_suite(void)
 {
 	CU_pSuite s = CU_add_suite("alloc", do_setup, do_teardown);
@@ -466,5 +525,6 @@ int pfs_register_alloc_suite(void)
 			    test_race_leaves_no_hole) ||
 	       !CU_add_test(s, "roll-back keeps another writer's append",
 			    test_rollback_keeps_foreign_append) ||
-	       !CU_add_test(s, "roll-back rule", test_undo_growth_rule);
+	       !CU_add_test(s, "roll-back rule", test_undo_growth_rule) ||
+	       !CU_add_test(s, "interrupted growth", test_grow_cancelled);
 }
