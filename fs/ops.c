@@ -199,6 +199,7 @@ static void pfs_destroy(void *userdata)
 		free(h);
 	}
 	fs->open = NULL;
+	pfs_locks_destroy();
 }
 
 const struct fuse_lowlevel_ops pfs_ops = {

@@ -155,35 +155,51 @@ static struct lock_owner *do_get(const struct pfs_inode *inode,
 	return o;
 }
 
-/* Take the entries matching out of the table and drop the table's refs. */
-static void do_drop(const struct pfs_inode *inode, uint64_t owner,
-		    const struct pfs_file *handle)
+/* Which entries to drop: one owner's, one open file's, or all. */
+struct lock_match {
+	const struct pfs_inode *inode;	/* with owner; or NULL */
+	uint64_t owner;
+	const struct pfs_file *handle;	/* or NULL */
+	bool all;
+};
+
+static bool do_matches(const struct lock_owner *o, const struct lock_match *m)
+{
+	if (m->all)
+		return true;
+	if (m->inode)
+		return o->inode == m->inode && o->owner == m->owner;
+	return o->handle == m->handle;
+}
+
+/*
+ * Take the matching entries out of the table, unlock everything they hold
+ * (now, even if a waiter still has a reference) and drop the table's refs.
+ */
+static void do_drop(const struct lock_match *m)
 {
 	struct lock_owner *gone = NULL, *o, **p;
 
 	pthread_mutex_lock(&owners_lock);
 	for (size_t i = 0; i < OWNER_BUCKETS; i++) {
-		if (inode)
-			i = (size_t)(do_bucket(inode, owner) - owners);
+		/* An owner's entry can only be in its own bucket. */
+		if (m->inode && &owners[i] != do_bucket(m->inode, m->owner))
+			continue;
 		for (p = &owners[i]; (o = *p);) {
-			if (inode ? o->inode == inode && o->owner == owner :
-				    o->handle == handle) {
-				*p = o->next;
-				o->next = gone;
-				gone = o;
-			} else {
+			if (!do_matches(o, m)) {
 				p = &o->next;
+				continue;
 			}
+			*p = o->next;
+			o->next = gone;
+			gone = o;
 		}
-		if (inode)
-			break;
 	}
 	pthread_mutex_unlock(&owners_lock);
 	while ((o = gone)) {
 		struct flock all = { .l_type = F_UNLCK, .l_whence = SEEK_SET };
 
 		gone = o->next;
-		/* Unlock now even if a waiter still holds a reference. */
 		fcntl(o->fd, F_OFD_SETLK, &all);
 		do_put(o);
 	}
@@ -191,12 +207,23 @@ static void do_drop(const struct pfs_inode *inode, uint64_t owner,
 
 void pfs_locks_flush(fuse_req_t req, fuse_ino_t ino, uint64_t owner)
 {
-	do_drop(pfs_inode(req, ino), owner, NULL);
+	struct lock_match m = { .inode = pfs_inode(req, ino), .owner = owner };
+
+	do_drop(&m);
 }
 
 void pfs_locks_release(const struct pfs_file *f)
 {
-	do_drop(NULL, 0, f);
+	struct lock_match m = { .handle = f };
+
+	do_drop(&m);
+}
+
+void pfs_locks_destroy(void)
+{
+	struct lock_match m = { .all = true };
+
+	do_drop(&m);
 }
 
 /* --- Waiting, interruptibly ------------------------------------------ */

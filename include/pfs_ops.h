@@ -123,6 +123,8 @@ void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 void pfs_locks_flush(fuse_req_t req, fuse_ino_t ino, uint64_t owner);
 /* RELEASE of an open file: drop the locks owned by it (OFD locks). */
 void pfs_locks_release(const struct pfs_file *f);
+/* The session is over: drop every lock still held. */
+void pfs_locks_destroy(void);
 
 /* ops_dir.c */
 void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
