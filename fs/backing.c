@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "pfs_backing.h"
@@ -239,50 +240,72 @@ static int do_write_zeros(int fd, off_t off, off_t len,
 }
 
 /*
- * Growth without fallocate: zeros over [off, end), which lies past
- * end-of-file, in large chunks.  Before each chunk the size must still be
- * where this request left it (u->keep at first).  If another process
- * appended meanwhile (in-place mounting), the zeros go on after its data,
- * never over it, and u->keep is raised to its end so that a roll-back never
- * cuts it.  u->produced: the end of the zeros written.  0 or -errno.
+ * Growth without fallocate: zeros appended up to end, in large chunks.
+ * Appended with RWF_APPEND, so that they land at the real end-of-file
+ * under the backing inode's lock: another process's append (in-place
+ * mounting) made meanwhile is never written over, the zeros go on after
+ * it.  Where each chunk landed is read back from the file offset (offset
+ * -1 updates it), on a description of our own so that no other request
+ * moves it.  Data found before a chunk, or past the last one, is another
+ * process's: u->keep is raised past it, so that a roll-back never cuts it.
+ * u->produced: the end of the zeros.  An append in the last chunk's window
+ * leaves the file that append's length past end.  0 or -errno.
  */
-static int do_grow_zeros(int fd, off_t off, off_t end,
-			 const struct pfs_grow_how *how, struct pfs_undo *u)
+static int do_grow_zeros(int fd, off_t end, const struct pfs_grow_how *how,
+			 struct pfs_undo *u)
 {
-	off_t expect = u->keep;	/* the size as this request left it */
-	off_t pos = off;
+	char proc[32];
+	struct iovec iov = { .iov_base = zeros };
+	off_t size = u->keep;	/* the size as this request left it */
 	struct stat st;
+	int ret = 0, zfd;
 
-	while (pos < end) {
-		off_t left = end - pos;
-		size_t n = left < (off_t)sizeof(zeros) ? (size_t)left :
-							 sizeof(zeros);
+	/* No description of our own (no right to reopen): share fd's. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	zfd = open(proc, O_WRONLY | O_CLOEXEC);
+	if (zfd == -1)
+		zfd = fd;
+	for (;;) {
 		ssize_t w;
+		off_t at;
 
-		if (fstat(fd, &st) == -1)
-			return pfs_neg_errno();
-		if (st.st_size != expect) {
+		if (fstat(zfd, &st) == -1) {
+			ret = pfs_neg_errno();
+			break;
+		}
+		if (st.st_size != size) {
 			if (st.st_size > u->keep)
 				u->keep = st.st_size;
-			if (st.st_size > pos)
-				pos = st.st_size;
-			expect = st.st_size;
-			continue;
+			size = st.st_size;
 		}
-		w = pwrite(fd, zeros, n, pos);
-		if (w < 0)
-			return pfs_neg_errno();
-		if (w == 0)
-			return -EIO;
-		pos += w;
-		if (pos > expect)
-			expect = pos;
-		if (pos > u->produced)
-			u->produced = pos;
-		if (pos < end && do_cancelled(how))
-			return -EINTR;
+		if (size >= end)
+			break;
+		iov.iov_len = end - size < (off_t)sizeof(zeros) ?
+				      (size_t)(end - size) : sizeof(zeros);
+		w = pwritev2(zfd, &iov, 1, -1, RWF_APPEND);
+		if (w <= 0) {
+			ret = w < 0 ? pfs_neg_errno() : -EIO;
+			break;
+		}
+		at = lseek(zfd, 0, SEEK_CUR);
+		if (at == -1) {
+			ret = pfs_neg_errno();
+			break;
+		}
+		/* Landed later than expected: data before it is not ours. */
+		if (at - w > u->keep && at - w != size)
+			u->keep = at - w;
+		size = at;
+		if (size > u->produced)
+			u->produced = size;
+		if (size < end && do_cancelled(how)) {
+			ret = -EINTR;
+			break;
+		}
 	}
-	return 0;
+	if (zfd != fd)
+		close(zfd);
+	return ret;
 }
 
 /* Would an allocation of len bytes fit?  0, -ENOSPC or -errno. */
@@ -364,8 +387,7 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 			.produced = st->st_size,
 			.release = true,
 		};
-		ret = do_grow_zeros(fd, plan->alloc_off,
-				    plan->alloc_off + plan->alloc_len, how,
+		ret = do_grow_zeros(fd, plan->alloc_off + plan->alloc_len, how,
 				    &undo);
 		if (ret == 0) {
 			*zeroed = true;

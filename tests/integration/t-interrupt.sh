@@ -60,6 +60,33 @@ interrupt()
 interrupt INT 130
 interrupt KILL 137
 
+# A process on the backing side appends to the file while the growth is
+# zero-filling (in-place mounting); then the growth is interrupted.  The
+# append must survive whole: the zeros go on after it rather than over it,
+# and the roll-back does not cut below it.  What the growth wrote before the
+# append stays (zeros between the old end and the appended line): it cannot
+# be taken out from under the other process's data.  The old daemon wrote
+# its next MiB of zeros over the append, or truncated it away.
+env --default-signal=INT truncate -s 6G "$M/f" &
+pid=$!
+sleep 0.3
+mid=$(size "$B/f")
+echo "APPENDED ON THE BACKING SIDE" >>"$B/f"
+sleep 0.1
+check "append during the growth: growth still running after the append (backing size $mid)" \
+	kill -0 "$pid"
+kill -INT "$pid"
+wait "$pid"
+expect_eq "append during the growth: truncate's exit status" 130 "$?"
+expect_eq "append during the growth: the appended line is the file's end" \
+	"APPENDED ON THE BACKING SIDE" "$(tail -c 29 "$B/f")"
+expect_eq "append during the growth: the old content is unchanged" "$sum" \
+	"$(head -c 4096 "$B/f" | md5sum)"
+s=$(size "$B/f")
+check "append during the growth: only zeros between the old end and the line ($s bytes)" \
+	"$PFS_TOOL" zeros "$B/f" 4096 $((s - 4096 - 29)) >/dev/null
+truncate -s 4096 "$B/f"
+
 # The mount still works, and an uninterrupted growth still completes.
 expect_tool "growth through the mount after the interrupts" "0 ok" \
 	truncate "$M/f" 64M
