@@ -11,6 +11,7 @@ pkgs=(
 	e2fsprogs xfsprogs btrfs-progs util-linux	# integration tests
 	systemd						# systemd-analyze
 	groff-base					# man page check
+	sqlite3						# t-locks: a shared database
 )
 
 missing=()
