@@ -19,10 +19,10 @@
  * flock() locks belong to the open file: flock() on the handle's own
  * backing fd, which lives exactly as long as the open file.
  *
- * A blocking request (F_SETLKW, flock without LOCK_NB) waits in its worker
- * thread; an interrupt from the kernel (the caller got a signal, SIGKILL
- * included) breaks the wait with a signal to that thread, and the request
- * ends with EINTR.
+ * A blocking request (F_SETLKW, flock without LOCK_NB) that cannot be
+ * granted at once waits in a thread of its own, which replies; an interrupt
+ * from the kernel (the caller got a signal, SIGKILL included) breaks the
+ * wait with a signal to that thread, and the request ends with EINTR.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -378,47 +378,133 @@ void pfs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	fuse_reply_lock(req, &fl);
 }
 
+/* A lock request, from the handler to its reply (maybe in another thread). */
+struct lock_job {
+	fuse_req_t req;
+	struct lock_owner *o;	/* a reference, for fcntl locks; or NULL */
+	struct lock_call c;	/* c.fl points to fl */
+	struct flock fl;
+	pid_t pid;		/* the locking process, for F_GETLK */
+	int dup_fd;		/* flock: our duplicate of the handle's fd */
+};
+
+static void do_finish(struct lock_job *j, int ret)
+{
+	if (j->o) {
+		if (ret == 0 && j->fl.l_type != F_UNLCK) {
+			pthread_mutex_lock(&owners_lock);
+			j->o->pid = j->pid;
+			pthread_mutex_unlock(&owners_lock);
+		}
+		do_put(j->o);
+	}
+	if (j->dup_fd != -1)
+		close(j->dup_fd);
+	fuse_reply_err(j->req, -ret);
+	free(j);
+}
+
+static void *do_wait_thread(void *arg)
+{
+	struct lock_job *j = arg;
+
+	do_finish(j, do_wait(j->req, &j->c));
+	return NULL;
+}
+
+/*
+ * Run a lock request.  A blocking one that cannot be granted at once waits
+ * in a thread of its own and replies from there: waiting in the worker
+ * thread would take one of the session's few workers (10 by default) per
+ * waiter, and with them all waiting, the request that would release the
+ * lock could never be read.
+ */
+static void do_run(struct lock_job *j, bool blocking)
+{
+	int block_cmd = j->c.cmd, block_op = j->c.op;
+	pthread_attr_t attr;
+	pthread_t t;
+	int ret;
+
+	/* Try without blocking first: most requests end here. */
+	if (j->c.cmd)
+		j->c.cmd = F_OFD_SETLK;
+	else
+		j->c.op |= LOCK_NB;
+	ret = do_call(&j->c);
+	if (!blocking || ret != -EAGAIN) {
+		do_finish(j, ret);
+		return;
+	}
+	j->c.cmd = block_cmd;
+	j->c.op = block_op;
+	if (pthread_attr_init(&attr) == 0) {
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_attr_setstacksize(&attr, 64 << 10);
+		ret = pthread_create(&t, &attr, do_wait_thread, j);
+		pthread_attr_destroy(&attr);
+		if (ret == 0)
+			return;
+	}
+	/* No thread: wait here after all. */
+	do_finish(j, do_wait(j->req, &j->c));
+}
+
 void pfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	       struct flock *lock, int sleep)
 {
 	bool unlock = lock->l_type == F_UNLCK;
-	struct flock fl = *lock;
-	struct lock_call c;
-	struct lock_owner *o;
+	struct lock_job *j;
 	int ret;
 
-	o = do_get(pfs_inode(req, ino), fi->lock_owner, pfs_file(fi), !unlock,
-		   &ret);
-	if (!o) {
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	j->o = do_get(pfs_inode(req, ino), fi->lock_owner, pfs_file(fi),
+		      !unlock, &ret);
+	if (!j->o) {
 		/* Unlocking what was never locked succeeds, as natively. */
+		free(j);
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fl.l_pid = 0;	/* required for OFD locks */
-	c = (struct lock_call){ .fd = o->fd, .cmd = F_OFD_SETLKW, .fl = &fl };
-	if (sleep && !unlock) {
-		ret = do_wait(req, &c);
-	} else {
-		c.cmd = F_OFD_SETLK;
-		ret = do_call(&c);
-	}
-	if (ret == 0 && !unlock) {
-		pthread_mutex_lock(&owners_lock);
-		o->pid = lock->l_pid;
-		pthread_mutex_unlock(&owners_lock);
-	}
-	do_put(o);
-	fuse_reply_err(req, -ret);
+	j->req = req;
+	j->pid = lock->l_pid;
+	j->dup_fd = -1;
+	j->fl = *lock;
+	j->fl.l_pid = 0;	/* required for OFD locks */
+	j->c = (struct lock_call){
+		.fd = j->o->fd,
+		.cmd = F_OFD_SETLKW,
+		.fl = &j->fl,
+	};
+	do_run(j, sleep && !unlock);
 }
 
 void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 	       int op)
 {
-	struct lock_call c = { .fd = pfs_file(fi)->fd, .op = op };
+	struct lock_job *j;
 
 	(void)ino;
-	if ((op & LOCK_NB) || (op & LOCK_UN))
-		fuse_reply_err(req, -do_call(&c));
-	else
-		fuse_reply_err(req, -do_wait(req, &c));
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	/*
+	 * The same open file description as the handle's (flock locks
+	 * belong to it), held by a duplicate of our own while we wait.
+	 */
+	j->dup_fd = dup(pfs_file(fi)->fd);
+	if (j->dup_fd == -1) {
+		free(j);
+		fuse_reply_err(req, errno);
+		return;
+	}
+	j->req = req;
+	j->c = (struct lock_call){ .fd = j->dup_fd, .op = op & ~LOCK_NB };
+	do_run(j, !(op & (LOCK_NB | LOCK_UN)));
 }

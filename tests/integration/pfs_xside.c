@@ -20,6 +20,11 @@
  *        blocking), and a blocked F_SETLKW ended by a signal (EINTR) and by
  *        SIGKILL.  Prints a transcript; F_GETLK's l_pid as "holder" (the
  *        pid of the process holding the lock), or the raw value.
+ *   manywait P1 P2 N PROBE
+ *        A holds a write lock on P1; N processes wait for it in F_SETLKW on
+ *        P2; meanwhile a stat and a read of PROBE must still be answered
+ *        (within 5 s); then A unlocks and every waiter gets the lock in
+ *        turn.  Prints "probe ok|stuck granted G".
  *
  * Kept apart from pfs_tool.c so that it merges on its own.  Exit 0 with the
  * results on stdout, 1 when a system call failed unexpectedly, 2 on usage.
@@ -43,7 +48,8 @@
 static void usage(void)
 {
 	fprintf(stderr, "usage: pfs_xside exclrace P1 P2 SECONDS\n"
-			"       pfs_xside locks P1 P2\n");
+			"       pfs_xside locks P1 P2\n"
+			"       pfs_xside manywait P1 P2 N PROBE\n");
 	exit(2);
 }
 
@@ -493,12 +499,70 @@ static int cmd_locks(int argc, char **argv)
 	return 0;
 }
 
+/* --- manywait -------------------------------------------------------- */
+
+static int cmd_manywait(int argc, char **argv)
+{
+	long n, granted = 0;
+	const char *probe;
+	pid_t probe_pid;
+	int a, status;
+	bool stuck;
+
+	if (argc != 4)
+		usage();
+	n = atol(argv[2]);
+	probe = argv[3];
+	a = open_rw(argv[0]);
+	if (lk(a, F_SETLK, F_WRLCK, 0, 0, NULL)) {
+		perror("setlk");
+		return 1;
+	}
+	pid_t *w = calloc((size_t)n, sizeof(*w));
+
+	for (long i = 0; i < n; i++) {
+		w[i] = fork();
+		if (w[i] == 0) {
+			int fd = open_rw(argv[1]);
+
+			_exit(lk(fd, F_SETLKW, F_WRLCK, 0, 0, NULL) ? 1 : 0);
+		}
+	}
+	usleep(500 * 1000);
+	probe_pid = fork();
+	if (probe_pid == 0) {
+		struct stat st;
+		char buf[64];
+		int fd;
+
+		alarm(5);
+		if (stat(probe, &st) == -1)
+			_exit(1);
+		fd = open(probe, O_RDONLY);
+		if (fd == -1 || read(fd, buf, sizeof(buf)) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	waitpid(probe_pid, &status, 0);
+	stuck = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+	lk(a, F_SETLK, F_UNLCK, 0, 0, NULL);
+	for (long i = 0; i < n; i++)
+		if (waitpid(w[i], &status, 0) == w[i] && WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0)
+			granted++;
+	free(w);
+	close(a);
+	printf("probe %s granted %ld\n", stuck ? "stuck" : "ok", granted);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
 	{ "exclrace", cmd_exclrace },
 	{ "locks", cmd_locks },
+	{ "manywait", cmd_manywait },
 };
 
 int main(int argc, char **argv)

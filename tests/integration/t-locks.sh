@@ -51,6 +51,15 @@ expect_same_transcript "A on the backing side, B through the mount" \
 run mount-mount "$M/db" "$M/db"
 expect_same_transcript "both through the mount" "$T/native" "$T/mount-mount"
 
+# Many waiters do not take the daemon's worker threads (10 by default): 16
+# processes wait in F_SETLKW through the mount for a lock held on the
+# backing side, and the mount still answers a stat and a read meanwhile;
+# then all get the lock in turn.
+echo probe >"$B/probe"
+expect_eq "16 waiters through the mount: the mount still answers, all granted" \
+	"probe ok granted 16" \
+	"$(timeout 60 "$XSIDE" manywait "$B/db" "$M/db" 16 "$M/probe")"
+
 # Nothing is left locked: the backing side can take every lock at once.
 expect_tool "no lock left behind on the backing file" "0 ok" \
 	open "$B/db" rdwr
