@@ -26,6 +26,12 @@ sum=$(md5sum <"$B/f")
 before=$(st_state "$B/f")
 free_before=$(free_kib "$B")
 
+# zeros_ok PATH OFF LEN: [OFF, OFF+LEN) reads as zero bytes.
+zeros_ok()
+{
+	[ "$("$PFS_TOOL" zeros "$@")" = ok ]
+}
+
 # interrupt SIGNAL STATUS: start the truncate, signal it after 0.5 s, expect
 # it gone within 2 s with STATUS and the file as before.
 interrupt()
@@ -84,8 +90,31 @@ expect_eq "append during the growth: the old content is unchanged" "$sum" \
 	"$(head -c 4096 "$B/f" | md5sum)"
 s=$(size "$B/f")
 check "append during the growth: only zeros between the old end and the line ($s bytes)" \
-	"$PFS_TOOL" zeros "$B/f" 4096 $((s - 4096 - 29)) >/dev/null
+	zeros_ok "$B/f" 4096 $((s - 4096 - 29))
 truncate -s 4096 "$B/f"
+
+# Opening a huge sparse file for writing fills its holes first (zeros on
+# ext2): interrupted too, the open fails at once and the file keeps its size
+# and content.  ext2 cannot punch, so the zeros written so far stay
+# allocated (documented); the blocks may only have grown.
+truncate -s 6G "$B/sparse"
+env --default-signal=INT "$PFS_TOOL" open-rw "$M/sparse" >/dev/null &
+pid=$!
+sleep 0.5
+check "open of a sparse file: still filling holes after 0.5 s ($(blocks "$B/sparse") blocks)" \
+	kill -0 "$pid"
+t0=$(date +%s%N)
+kill -INT "$pid"
+wait "$pid"
+rc=$?
+t1=$(date +%s%N)
+expect_eq "open of a sparse file: exit status" 130 "$rc"
+check "open of a sparse file: ended within 2 s of the signal ($(((t1 - t0) / 1000000)) ms)" \
+	test $(((t1 - t0) / 1000000)) -lt 2000
+expect_eq "open of a sparse file: size as before" 6442450944 "$(size "$B/sparse")"
+check "open of a sparse file: reads as zeros" \
+	zeros_ok "$B/sparse" 0 64M
+rm -f "$B/sparse"
 
 # The mount still works, and an uninterrupted growth still completes.
 expect_tool "growth through the mount after the interrupts" "0 ok" \
