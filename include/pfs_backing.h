@@ -59,7 +59,8 @@ struct pfs_grow_how {
  * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  Where
  * fallocate is not supported and how->zero_fallback is set, zeros are
  * written over the range instead (*zeroed tells; the size then already
- * covers the range, also for keep_size plans).  0, or -errno with the file
+ * covers the range, also for keep_size plans).  Interrupted (how->cancelled)
+ * between two pieces of the work: -EINTR.  0, or -errno with the file
  * as in *st (unless another process wrote to it meanwhile: then what it
  * wrote is kept, see pfs_backing_undo_growth).
  */
@@ -70,9 +71,10 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 /*
  * Allocate every hole inside the size of fd (state *st), and unshare
  * extents shared with other files (reflinks), so no store inside the file
- * can need new space.  On failure the holes filled here are punched again
- * (where the backing store can punch) and -errno is returned.  *filled gets
- * the number of holes allocated.
+ * can need new space.  On failure (-EINTR when how->cancelled says so) the
+ * holes filled here are punched again (where the backing store can punch,
+ * and unless someone wrote into them meanwhile) and -errno is returned.
+ * *filled gets the number of holes allocated.
  */
 int pfs_backing_fill_holes(int fd, const struct stat *st,
 			   const struct pfs_grow_how *how,
