@@ -386,10 +386,25 @@ struct lock_job {
 	struct flock fl;
 	pid_t pid;		/* the locking process, for F_GETLK */
 	int dup_fd;		/* flock: our duplicate of the handle's fd */
+	fuse_ino_t ino;
+	bool locking;		/* not an unlock */
 };
 
 static void do_finish(struct lock_job *j, int ret)
 {
+	/*
+	 * A lock granted: what the kernel caches of the file (pages, size)
+	 * may be stale, because processes on the backing side write it
+	 * without the kernel's FUSE cache knowing.  Drop it before the
+	 * caller reads under its new lock, as NFS revalidates on locking:
+	 * the locks a database takes to read and write then also make what
+	 * it reads fresh.  (Its own writes through the mount go straight
+	 * through: no writeback cache.)  The caller waits for this reply and
+	 * holds no inode lock, so the invalidation does not wait on it.
+	 */
+	if (ret == 0 && j->locking)
+		fuse_lowlevel_notify_inval_inode(pfs_fs(j->req)->se, j->ino, 0,
+						 0);
 	if (j->o) {
 		if (ret == 0 && j->fl.l_type != F_UNLCK) {
 			pthread_mutex_lock(&owners_lock);
@@ -471,6 +486,8 @@ void pfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		return;
 	}
 	j->req = req;
+	j->ino = ino;
+	j->locking = !unlock;
 	j->pid = lock->l_pid;
 	j->dup_fd = -1;
 	j->fl = *lock;
@@ -488,7 +505,6 @@ void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 {
 	struct lock_job *j;
 
-	(void)ino;
 	j = calloc(1, sizeof(*j));
 	if (!j) {
 		fuse_reply_err(req, ENOMEM);
@@ -505,6 +521,8 @@ void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 		return;
 	}
 	j->req = req;
+	j->ino = ino;
+	j->locking = !(op & LOCK_UN);
 	j->c = (struct lock_call){ .fd = j->dup_fd, .op = op & ~LOCK_NB };
 	do_run(j, !(op & (LOCK_NB | LOCK_UN)));
 }
