@@ -57,6 +57,8 @@ static struct pfs_grow_how do_how(const struct pfs_alloc_ctx *ctx, dev_t dev)
 		.caps = ctx->eng ? pfs_engine_caps(ctx->eng, dev) : NULL,
 		.privileged = ctx->privileged,
 		.zero_fallback = do_rules(ctx)->fallback == PFS_FALLBACK_ZERO,
+		.cancelled = ctx->cancelled,
+		.cancel_arg = ctx->cancel_arg,
 	};
 }
 
@@ -225,7 +227,8 @@ static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
 {
 	struct pfs_engine *eng = ctx->eng;
 
-	if (!eng || plan->kind != PFS_PLAN_GROW)
+	/* An interrupted request was not refused: nothing to report. */
+	if (!eng || plan->kind != PFS_PLAN_GROW || ret == -EINTR)
 		return;
 	if (ret < 0) {
 		char detail[96];
@@ -244,12 +247,13 @@ static void do_account(const struct pfs_alloc_ctx *ctx, int fd,
 
 /* Carry out a GROW plan for a request, and account for it. */
 static int do_grow(const struct pfs_alloc_ctx *ctx, int fd,
-		   const struct pfs_plan *plan, const struct stat *st)
+		   const struct pfs_plan *plan, const struct stat *st,
+		   bool *zeroed)
 {
 	struct pfs_grow_how how = do_how(ctx, st->st_dev);
-	bool zeroed;
 	int ret;
 
+	*zeroed = false;
 	/*
 	 * A copy-on-write device below the root without allow_cow: no
 	 * writable open reaches here (they are refused), but a truncate by
@@ -261,8 +265,8 @@ static int do_grow(const struct pfs_alloc_ctx *ctx, int fd,
 			pfs_stats_refused(&ctx->eng->stats, EROFS);
 		return -EROFS;
 	}
-	ret = pfs_backing_grow(fd, plan, st, &how, &zeroed);
-	do_account(ctx, fd, plan, zeroed, ret);
+	ret = pfs_backing_grow(fd, plan, st, &how, zeroed);
+	do_account(ctx, fd, plan, *zeroed, ret);
 	return ret;
 }
 
@@ -270,6 +274,7 @@ int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 		     const struct pfs_alloc_ctx *ctx)
 {
 	struct pfs_plan plan;
+	bool zeroed;
 	struct stat st;
 	int ret;
 
@@ -283,7 +288,7 @@ int pfs_alloc_resize(struct pfs_inode *inode, int fd, off_t size,
 		goto out_unlock;
 	/* Exempted paths grow sparsely, as on the backing filesystem. */
 	if (plan.kind == PFS_PLAN_GROW && !do_exempt(ctx, fd))
-		ret = do_grow(ctx, fd, &plan, &st);
+		ret = do_grow(ctx, fd, &plan, &st, &zeroed);
 	else
 		ret = pfs_backing_truncate(fd, size);
 	pfs_dbg("resize %lld -> %lld: %d", (long long)st.st_size,
@@ -388,7 +393,7 @@ int pfs_alloc_fill_holes(struct pfs_inode *inode, int fd,
 	pfs_creds_leave(&creds);
 	if (ret == 0 && filled)
 		ret = 1;	/* the allocation changed: st_blocks is stale */
-	if (ret < 0)
+	if (ret < 0 && ret != -EINTR)
 		do_refused(ctx, fd, -ret, "opening",
 			   " for writing (allocating its holes or unsharing "
 			   "its reflinked extents failed)");
@@ -470,7 +475,7 @@ int pfs_alloc_extend_begin(struct pfs_extend *x, struct pfs_inode *inode,
 	pfs_creds_enter_ids(ctx->uid, ctx->gid, &x->creds);
 	if (x->plan.kind == PFS_PLAN_NONE)
 		return 0;
-	ret = do_grow(ctx, fd, &x->plan, &x->st);
+	ret = do_grow(ctx, fd, &x->plan, &x->st, &x->zeroed);
 	if (ret == 0)
 		return 0;
 	pfs_creds_leave(&x->creds);
@@ -485,16 +490,33 @@ void pfs_alloc_extend_end(struct pfs_extend *x, int64_t done)
 {
 	/*
 	 * A growing request that did not complete: give back the space
-	 * allocated past what was written, and the size the file had.
+	 * allocated past what was written, and the size the file had, under
+	 * the roll-back rule (pfs_backing_undo_growth): only what this
+	 * request added.  The write itself can have produced off + done at
+	 * most; the KEEP_SIZE allocation moved no size, but zeros written
+	 * where fallocate is missing raised it to the end of the plan.  A
+	 * larger file means another process (backing side) wrote meanwhile.
 	 */
 	if (x->plan.kind == PFS_PLAN_GROW && done != (int64_t)x->len) {
-		off_t size = done > 0 ? x->off + done : x->st.st_size;
-		int ret = pfs_backing_settle(x->fd, size);
+		off_t end = x->plan.alloc_off + x->plan.alloc_len;
+		struct pfs_undo undo = {
+			.keep = done > 0 ? x->off + done : x->st.st_size,
+			.release = true,
+		};
+		int ret;
 
+		undo.produced = undo.keep;
+		if ((x->zeroed || !x->plan.keep_size) && end > undo.produced)
+			undo.produced = end;
+		/* Past keep: zeros written, or unwritten extents only. */
+		undo.unwritten = !x->zeroed;
+		ret = pfs_backing_undo_growth(x->fd, &undo);
 		/* The request's own result stands; say what was left. */
 		if (ret < 0)
 			pfs_err("cannot give back the space past %lld after a short write: %s",
-				(long long)size, strerror(-ret));
+				(long long)undo.keep, strerror(-ret));
+		else if (ret > 0)
+			pfs_dbg("short write: size left as another writer made it");
 	}
 	pfs_creds_leave(&x->creds);
 	pthread_rwlock_unlock(&x->inode->size_lock);

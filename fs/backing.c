@@ -19,6 +19,7 @@
 #include <sys/sysmacros.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "pfs_backing.h"
@@ -183,14 +184,56 @@ int pfs_backing_truncate(int fd, off_t size)
 	return 0;
 }
 
-int pfs_backing_settle(int fd, off_t size)
+/*
+ * The roll-back rule.  A growing request holds the inode's size_lock
+ * exclusively, so nothing through the mount changed the size meanwhile;
+ * but with in-place mounting other processes write the backing file
+ * directly, and an append of theirs can land in the window between the
+ * request's first fstat() and its roll-back.  Truncating back to a size
+ * remembered before that window would cut their data.  So:
+ *
+ *  1. Look again (fstat): now.
+ *  2. now > u->produced, the largest size this request alone can have
+ *     given the file: someone else extended it past anything the request
+ *     did.  Leave the size.  What the request allocated lies inside their
+ *     file now (or past its end) and is not released: punching or
+ *     truncating there could hit their data too.
+ *  3. now < u->keep: someone else shrank the file: leave it.
+ *  4. u->keep < now <= u->produced, and the request only allocated past
+ *     keep (unwritten extents, which read as zeros and which SEEK_DATA
+ *     skips): data found in [keep, now) is someone else's.  Leave the size.
+ *     Where the request wrote the bytes itself (zeros of the fallback),
+ *     another writer's append pushes the size past produced (rule 2), and
+ *     the zero-fill never writes over one (do_grow_zeros).
+ *  5. Otherwise truncate to keep: the size as before, and (ext4, XFS) the
+ *     blocks allocated past it freed.  With keep == now only when asked
+ *     (u->release): a fallocate passed through may find blocks past the
+ *     end that were there before it.
+ *
+ * What remains is the moment between the last check and the ftruncate():
+ * there is no "truncate if the size is still N".  Filesystems whose
+ * SEEK_DATA reports every byte as data (no SEEK_DATA support) keep the
+ * larger size after a failed fallocate: the safe side.
+ */
+int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
 {
-	/*
-	 * ftruncate() to the size the file should have also releases the
-	 * blocks a KEEP_SIZE allocation left past it (ext4 frees blocks
-	 * beyond i_size on truncate even when the size does not change).
-	 */
-	return pfs_backing_truncate(fd, size);
+	struct stat st;
+	off_t data;
+
+	if (fstat(fd, &st) == -1)
+		return pfs_neg_errno();
+	if (st.st_size > u->produced || st.st_size < u->keep)
+		return 1;
+	if (u->unwritten && st.st_size > u->keep) {
+		data = lseek(fd, u->keep, SEEK_DATA);
+		if (data == -1 && errno != ENXIO)
+			return pfs_neg_errno();
+		if (data != -1 && data < st.st_size)
+			return 1;
+	}
+	if (st.st_size == u->keep && !u->release)
+		return 0;
+	return pfs_backing_truncate(fd, u->keep);
 }
 
 /*
@@ -199,8 +242,24 @@ int pfs_backing_settle(int fd, off_t size)
  */
 static char zeros[1 << 20];
 
-/* pwrite zeros over [off, off + len), in large chunks.  0 or -errno. */
-static int do_write_zeros(int fd, off_t off, off_t len)
+/*
+ * Long work (fallocate of a large range, unsharing) runs in pieces this
+ * large, asking between them whether to stop.
+ */
+#define PFS_CHUNK ((off_t)64 << 20)
+
+/* Has the request been interrupted (pfs_grow_how.cancelled)? */
+static bool do_cancelled(const struct pfs_grow_how *how)
+{
+	return how && how->cancelled && how->cancelled(how->cancel_arg);
+}
+
+/*
+ * pwrite zeros over [off, off + len), in large chunks, asking how (may be
+ * NULL) between them whether to stop.  0, -EINTR or -errno.
+ */
+static int do_write_zeros(int fd, off_t off, off_t len,
+			  const struct pfs_grow_how *how)
 {
 	while (len > 0) {
 		size_t n = len < (off_t)sizeof(zeros) ? (size_t)len :
@@ -213,8 +272,79 @@ static int do_write_zeros(int fd, off_t off, off_t len)
 			return -EIO;
 		off += w;
 		len -= w;
+		if (len > 0 && do_cancelled(how))
+			return -EINTR;
 	}
 	return 0;
+}
+
+/*
+ * Growth without fallocate: zeros appended up to end, in large chunks.
+ * Appended with RWF_APPEND, so that they land at the real end-of-file
+ * under the backing inode's lock: another process's append (in-place
+ * mounting) made meanwhile is never written over, the zeros go on after
+ * it.  Where each chunk landed is read back from the file offset (offset
+ * -1 updates it), on a description of our own so that no other request
+ * moves it.  Data found before a chunk, or past the last one, is another
+ * process's: u->keep is raised past it, so that a roll-back never cuts it.
+ * u->produced: the end of the zeros.  An append in the last chunk's window
+ * leaves the file that append's length past end.  0 or -errno.
+ */
+static int do_grow_zeros(int fd, off_t end, const struct pfs_grow_how *how,
+			 struct pfs_undo *u)
+{
+	char proc[32];
+	struct iovec iov = { .iov_base = zeros };
+	off_t size = u->keep;	/* the size as this request left it */
+	struct stat st;
+	int ret = 0, zfd;
+
+	/* No description of our own (no right to reopen): share fd's. */
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	zfd = open(proc, O_WRONLY | O_CLOEXEC);
+	if (zfd == -1)
+		zfd = fd;
+	for (;;) {
+		ssize_t w;
+		off_t at;
+
+		if (fstat(zfd, &st) == -1) {
+			ret = pfs_neg_errno();
+			break;
+		}
+		if (st.st_size != size) {
+			if (st.st_size > u->keep)
+				u->keep = st.st_size;
+			size = st.st_size;
+		}
+		if (size >= end)
+			break;
+		iov.iov_len = end - size < (off_t)sizeof(zeros) ?
+				      (size_t)(end - size) : sizeof(zeros);
+		w = pwritev2(zfd, &iov, 1, -1, RWF_APPEND);
+		if (w <= 0) {
+			ret = w < 0 ? pfs_neg_errno() : -EIO;
+			break;
+		}
+		at = lseek(zfd, 0, SEEK_CUR);
+		if (at == -1) {
+			ret = pfs_neg_errno();
+			break;
+		}
+		/* Landed later than expected: data before it is not ours. */
+		if (at - w > u->keep && at - w != size)
+			u->keep = at - w;
+		size = at;
+		if (size > u->produced)
+			u->produced = size;
+		if (size < end && do_cancelled(how)) {
+			ret = -EINTR;
+			break;
+		}
+	}
+	if (zfd != fd)
+		close(zfd);
+	return ret;
 }
 
 /* Would an allocation of len bytes fit?  0, -ENOSPC or -errno. */
@@ -242,6 +372,7 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 		     bool *zeroed)
 {
 	int mode = plan->keep_size ? FALLOC_FL_KEEP_SIZE : 0;
+	struct pfs_undo undo;
 	int ret, err;
 
 	*zeroed = false;
@@ -269,10 +400,28 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	if (ret < 0)
 		return ret;
 
-	/* Step 2: the real allocation. */
-	if (fallocate(fd, mode, plan->alloc_off, plan->alloc_len) == 0)
-		return 0;
-	err = errno;
+	/*
+	 * Step 2: the real allocation, in pieces so that an interrupt stops
+	 * it (tmpfs takes seconds for gigabytes).  Only a refusal of the
+	 * first piece can mean "no fallocate here".
+	 */
+	for (off_t pos = plan->alloc_off, end = pos + plan->alloc_len;;) {
+		off_t n = end - pos < PFS_CHUNK ? end - pos : PFS_CHUNK;
+
+		if (do_cancelled(how)) {
+			err = EINTR;
+			break;
+		}
+		if (fallocate(fd, mode, pos, n) == -1) {
+			err = errno;
+			if (pos != plan->alloc_off && err == EOPNOTSUPP)
+				err = EIO;
+			break;
+		}
+		pos += n;
+		if (pos == end)
+			return 0;
+	}
 
 	/*
 	 * Step 3: no fallocate here (ext2, some network filesystems):
@@ -282,23 +431,44 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	 * a backing tree can hold mounts of several kinds.
 	 */
 	if (err == EOPNOTSUPP && how->zero_fallback) {
-		ret = do_write_zeros(fd, plan->alloc_off, plan->alloc_len);
+		undo = (struct pfs_undo){
+			.keep = st->st_size,
+			.produced = st->st_size,
+			.release = true,
+		};
+		ret = do_grow_zeros(fd, plan->alloc_off + plan->alloc_len, how,
+				    &undo);
 		if (ret == 0) {
 			*zeroed = true;
 			return 0;
 		}
 		err = -ret;
+	} else {
+		/*
+		 * A failed fallocate: ext4 raises i_size as it allocates
+		 * (mode 0), so the file may have grown up to the end of the
+		 * range, with unwritten extents.
+		 */
+		undo = (struct pfs_undo){
+			.keep = st->st_size,
+			.produced = plan->keep_size ? st->st_size :
+					plan->alloc_off + plan->alloc_len,
+			.unwritten = true,
+			.release = true,
+		};
+		if (undo.produced < undo.keep)
+			undo.produced = undo.keep;
 	}
 
 	/*
-	 * Step 4: undo partial work.  ext4 raises i_size as it allocates,
-	 * and zeros written raise it too, so a failure can leave the file
-	 * larger; the truncate back to the old size also frees whatever was
-	 * allocated past it.
+	 * Step 4: undo partial work, under the roll-back rule (above
+	 * pfs_backing_undo_growth): back to the old size, which also frees
+	 * what was allocated past it, unless another process wrote there.
 	 */
-	if (pfs_backing_truncate(fd, st->st_size) < 0)
-		pfs_err("cannot restore size %lld after failed allocation: %m",
-			(long long)st->st_size);
+	ret = pfs_backing_undo_growth(fd, &undo);
+	if (ret < 0)
+		pfs_err("cannot restore size %lld after failed allocation: %s",
+			(long long)undo.keep, strerror(-ret));
 	/* ENOSYS would make the kernel give up fallocate for the mount. */
 	if (err == ENOSYS)
 		err = EOPNOTSUPP;
@@ -511,6 +681,53 @@ static int do_scan_seek(int fd, off_t size, struct do_ranges *holes,
 	return 0;
 }
 
+/*
+ * Allocate one hole inside the file: fallocate KEEP_SIZE in chunks (a hole
+ * of a huge sparse file takes a while), or zeros where fallocate is
+ * missing: inside the size a hole reads as zeros, so writing zeros there
+ * changes no data.  0, -EINTR or -errno.
+ */
+static int do_fill_range(int fd, const struct do_range *h,
+			 const struct pfs_grow_how *how)
+{
+	off_t pos = h->off, end = h->off + h->len;
+	int ret;
+
+	while (pos < end) {
+		off_t n = end - pos < PFS_CHUNK ? end - pos : PFS_CHUNK;
+
+		if (do_cancelled(how))
+			return -EINTR;
+		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, pos, n) == 0) {
+			pos += n;
+			continue;
+		}
+		ret = pfs_neg_errno();
+		if (ret == -EOPNOTSUPP && how->zero_fallback)
+			return do_write_zeros(fd, pos, end - pos, how);
+		return ret;
+	}
+	return 0;
+}
+
+/*
+ * Punch a hole filled by this request back, unless data was written into it
+ * meanwhile (by another process on the backing side): a filled hole holds
+ * unwritten extents, which SEEK_DATA skips, so any data found there is not
+ * this request's and must not be punched away.
+ */
+static void do_unfill(int fd, const struct do_range *h)
+{
+	off_t data = lseek(fd, h->off, SEEK_DATA);
+
+	if (data == -1 && errno != ENXIO)
+		return;
+	if (data != -1 && data < h->off + h->len)
+		return;
+	fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, h->off,
+		  h->len);
+}
+
 int pfs_backing_fill_holes(int fd, const struct stat *st,
 			   const struct pfs_grow_how *how,
 			   unsigned long long *filled)
@@ -542,15 +759,7 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 	if (ret < 0)
 		goto out_free;
 	for (done = 0; done < holes.n; done++) {
-		const struct do_range *h = &holes.r[done];
-
-		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, h->off, h->len) == 0)
-			continue;
-		ret = pfs_neg_errno();
-		/* Inside the size a hole reads as zeros: writing zeros
-		 * there changes no data. */
-		if (ret == -EOPNOTSUPP && how->zero_fallback)
-			ret = do_write_zeros(fd, h->off, h->len);
+		ret = do_fill_range(fd, &holes.r[done], how);
 		if (ret < 0)
 			goto out_undo;
 	}
@@ -558,11 +767,22 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
 	 * Shared extents (XFS reflink) need new space at the first
 	 * overwrite: unshare them now, while an error can still be returned.
 	 * Where unsharing is not supported (btrfs, mounted with allow_cow)
-	 * the weaker copy-on-write guarantee is what was accepted.
+	 * the weaker copy-on-write guarantee is what was accepted.  In
+	 * chunks, so that an interrupt stops it; what was unshared stays
+	 * unshared (same data, only the allocation differs).
 	 */
-	if (shared &&
-	    fallocate(fd, FALLOC_FL_UNSHARE_RANGE, 0, st->st_size) == -1 &&
-	    errno != EOPNOTSUPP) {
+	for (off_t pos = 0; shared && pos < st->st_size; pos += PFS_CHUNK) {
+		off_t n = st->st_size - pos < PFS_CHUNK ? st->st_size - pos :
+							   PFS_CHUNK;
+
+		if (do_cancelled(how)) {
+			ret = -EINTR;
+			goto out_undo;
+		}
+		if (fallocate(fd, FALLOC_FL_UNSHARE_RANGE, pos, n) == 0)
+			continue;
+		if (errno == EOPNOTSUPP)
+			break;
 		ret = pfs_neg_errno();
 		goto out_undo;
 	}
@@ -577,8 +797,7 @@ out_undo:
 	 * is the same, only the allocation differs.
 	 */
 	for (size_t i = 0; i <= done && i < holes.n; i++)
-		fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			  holes.r[i].off, holes.r[i].len);
+		do_unfill(fd, &holes.r[i]);
 	if (ret == -ENOSYS)
 		ret = -EOPNOTSUPP;
 out_free:
@@ -603,7 +822,7 @@ int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size)
 	if (errno != EOPNOTSUPP)
 		return pfs_neg_errno();
 	/* tmpfs has no ZERO_RANGE: write the zeros. */
-	return do_write_zeros(fd, off, len);
+	return do_write_zeros(fd, off, len, NULL);
 }
 
 int pfs_backing_insert_range(int fd, off_t off, off_t len,
@@ -630,16 +849,23 @@ int pfs_backing_insert_range(int fd, off_t off, off_t len,
 int pfs_backing_fallocate(int fd, int mode, off_t off, off_t len,
 			  off_t old_size)
 {
-	struct stat st;
-	int err;
+	struct pfs_undo undo = {
+		.keep = old_size,
+		.produced = old_size,
+		.unwritten = true,
+	};
+	int err, ret;
 
 	if (fallocate(fd, mode, off, len) == 0)
 		return 0;
 	err = errno;
-	if (fstat(fd, &st) == 0 && st.st_size != old_size &&
-	    pfs_backing_truncate(fd, old_size) < 0)
-		pfs_err("cannot restore size %lld after failed fallocate: %m",
-			(long long)old_size);
+	/* Only a mode without KEEP_SIZE moves the size, to off + len at most. */
+	if (!(mode & FALLOC_FL_KEEP_SIZE) && off + len > old_size)
+		undo.produced = off + len;
+	ret = pfs_backing_undo_growth(fd, &undo);
+	if (ret < 0)
+		pfs_err("cannot restore size %lld after failed fallocate: %s",
+			(long long)old_size, strerror(-ret));
 	if (err == ENOSYS)
 		err = EOPNOTSUPP;
 	return -err;

@@ -114,6 +114,12 @@ int pfs_do_lookup(fuse_req_t req, fuse_ino_t parent, const char *name,
 	return pfs_do_entry(req, fd, e);
 }
 
+/* The allocation engine's cancel callback: has the kernel interrupted req? */
+static bool do_req_interrupted(void *req)
+{
+	return fuse_req_interrupted(req);
+}
+
 struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 {
 	const struct fuse_ctx *c = fuse_req_ctx(req);
@@ -124,6 +130,10 @@ struct pfs_alloc_ctx pfs_req_alloc_ctx(fuse_req_t req)
 		.privileged = c->uid == 0,
 		.uid = c->uid,
 		.gid = c->gid,
+		/* Long zero-filling, hole filling and unsharing stop on an
+		 * interrupt (the caller got a signal) and roll back. */
+		.cancelled = do_req_interrupted,
+		.cancel_arg = req,
 	};
 }
 
@@ -213,6 +223,13 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);
+	/*
+	 * Locks go to the daemon, which takes them on the backing file, so
+	 * that they meet the locks of processes on the backing side;
+	 * without these the kernel keeps them to the mount alone.
+	 */
+	pfs_conn_want(conn, FUSE_CAP_POSIX_LOCKS);
+	pfs_conn_want(conn, FUSE_CAP_FLOCK_LOCKS);
 	pfs_dbg("init: want 0x%llx max_write %u",
 		(unsigned long long)pfs_conn_wanted(conn), conn->max_write);
 }
@@ -237,6 +254,7 @@ static void pfs_destroy(void *userdata)
 		free(h);
 	}
 	fs->open = NULL;
+	pfs_locks_destroy();
 }
 
 const struct fuse_lowlevel_ops pfs_ops = {
@@ -276,4 +294,7 @@ const struct fuse_lowlevel_ops pfs_ops = {
 	.fallocate = pfs_fallocate,
 	.copy_file_range = pfs_copy_file_range,
 	.lseek = pfs_lseek,
+	.getlk = pfs_getlk,
+	.setlk = pfs_setlk,
+	.flock = pfs_flock,
 };

@@ -19,7 +19,11 @@
 #include "pfs_log.h"
 #include "pfs_ops.h"
 
-/* Open flags for the backing file, from the flags the caller opened with. */
+/*
+ * Open flags for the backing file, from the flags the caller opened with.
+ * Shared by open and create; open() then drops O_NOFOLLOW itself (see
+ * pfs_open), create keeps it.
+ */
 static int do_backing_flags(int flags)
 {
 	/*
@@ -28,10 +32,13 @@ static int do_backing_flags(int flags)
 	 * us.  Our request buffers are not aligned to the backing device's
 	 * blocks (the data follows a header), so O_DIRECT on the backing fd
 	 * would fail every such write with EINVAL.  It is dropped here.
-	 * O_NOFOLLOW: we open through the /proc/self/fd magic link, which
-	 * O_NOFOLLOW would refuse; the inode is already resolved.
+	 * O_CREAT and O_EXCL are not dropped: the kernel leaves O_EXCL to
+	 * the filesystem, and in create the name may have appeared on the
+	 * backing side since the kernel's lookup (in-place mounting), where
+	 * only the backing openat() can still refuse it.  In open the inode
+	 * exists already and the kernel never sends them.
 	 */
-	flags &= ~(O_DIRECT | O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY);
+	flags &= ~(O_DIRECT | O_NOCTTY);
 	return flags | O_CLOEXEC;
 }
 
@@ -67,6 +74,57 @@ static int do_may_write(fuse_req_t req, struct pfs_inode *inode, bool create)
 	return pfs_alloc_may_write(&ctx, inode, create);
 }
 
+/*
+ * openat(O_CREAT) that tells whether this call created the file (*created),
+ * so that a failure later in create removes only a file it made.  Without
+ * O_EXCL the caller may open an existing file: try O_EXCL first, then open
+ * what is there; a name removed in between is tried again, a few times
+ * (then plain O_CREAT, as natively, e.g. over a dangling symlink).
+ */
+static int do_create_open(int dirfd, const char *name, int flags,
+			  mode_t mode, bool *created)
+{
+	int fd;
+
+	*created = false;
+	if (!(flags & O_EXCL)) {
+		for (int i = 0; i < 8; i++) {
+			fd = openat(dirfd, name, flags | O_CREAT | O_EXCL,
+				    mode);
+			if (fd != -1) {
+				*created = true;
+				return fd;
+			}
+			if (errno != EEXIST)
+				return -1;
+			fd = openat(dirfd, name, flags & ~O_CREAT);
+			if (fd != -1 || errno != ENOENT)
+				return fd;
+		}
+	}
+	fd = openat(dirfd, name, flags | O_CREAT, mode);
+	*created = fd != -1 && (flags & O_EXCL);
+	return fd;
+}
+
+/*
+ * Undo the creation of name (the file behind fd) after a later step of
+ * create failed: unlink it, if the name still leads to that file.
+ */
+static void do_uncreate(int dirfd, const char *name, int fd)
+{
+	struct stat mine, now;
+	int saved = errno;
+
+	if (fstat(fd, &mine) == 0 &&
+	    fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    mine.st_dev == now.st_dev && mine.st_ino == now.st_ino &&
+	    unlinkat(dirfd, name, 0) == -1)
+		pfs_err("cannot remove %s again after a failed create: %m",
+			name);
+	errno = saved;
+}
+
 void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct fuse_file_info *fi)
 {
@@ -74,6 +132,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	struct fuse_entry_param e;
 	struct pfs_creds c;
 	struct pfs_file *f;
+	bool created;
 	int fd, pfd, ret;
 
 	ret = do_may_write(req, pfs_inode(req, parent), true);
@@ -83,8 +142,8 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -ret);
 		return;
 	}
-	fd = openat(pfs_inode(req, parent)->fd, name,
-		    do_backing_flags(fi->flags) | O_CREAT, mode);
+	fd = do_create_open(pfs_inode(req, parent)->fd, name,
+			    do_backing_flags(fi->flags), mode, &created);
 	ret = fd == -1 ? pfs_neg_errno() : 0;
 	pfs_creds_leave(&c);
 	if (ret < 0) {
@@ -124,11 +183,15 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		/* Interrupted: the kernel will send no release or forget. */
 		pfs_inode_forget(&pfs_fs(req)->table, pfs_inode(req, e.ino), 1);
+		if (created)
+			do_uncreate(pfs_inode(req, parent)->fd, name, f->fd);
 		do_free_file(req, f);
 	}
 	return;
 
 out_close:
+	if (created)
+		do_uncreate(pfs_inode(req, parent)->fd, name, fd);
 	close(fd);
 	fuse_reply_err(req, -ret);
 }
@@ -165,7 +228,12 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (trunc)
 		pthread_rwlock_wrlock(&inode->size_lock);
-	fd = open(proc, do_backing_flags(fi->flags));
+	/*
+	 * O_NOFOLLOW would refuse the /proc/self/fd magic link itself; the
+	 * inode is resolved already (a symlink is never opened here).
+	 */
+	fd = open(proc, do_backing_flags(fi->flags) & ~(O_NOFOLLOW | O_CREAT |
+							 O_EXCL));
 	err = errno;
 	if (trunc)
 		pthread_rwlock_unlock(&inode->size_lock);
@@ -255,11 +323,15 @@ void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int fd;
 
-	(void)ino;
 	/*
 	 * close() of a duplicate runs the backing filesystem's flush (and
 	 * releases POSIX locks) exactly as the caller's close() would.
 	 */
+	/*
+	 * The caller closed a descriptor of the file: POSIX drops every
+	 * lock its owner holds on it, whichever descriptor took them.
+	 */
+	pfs_locks_flush(req, ino, fi->lock_owner);
 	fd = dup(pfs_file(fi)->fd);
 	if (fd == -1 || close(fd) == -1)
 		fuse_reply_err(req, errno);
@@ -270,6 +342,7 @@ void pfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void pfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
+	pfs_locks_release(pfs_file(fi));
 	do_free_file(req, pfs_file(fi));
 	fuse_reply_err(req, 0);
 }

@@ -80,6 +80,10 @@ struct pfs_alloc_ctx {
 	 * end-of-file first (pfs_policy_copy).
 	 */
 	bool whole;
+	/* Has the request been interrupted?  NULL: never (see
+	 * pfs_grow_how). */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 };
 
 /*
@@ -127,6 +131,7 @@ struct pfs_extend {
 	uint64_t len;		/* how much it means to write */
 	struct stat st;		/* the file before the request */
 	struct pfs_plan plan;
+	bool zeroed;		/* the plan ran as zeros written (no fallocate) */
 	struct pfs_creds creds;	/* the caller's, while the request allocates */
 };
 

@@ -54,6 +54,14 @@ struct pfs_grow_how {
 	const struct pfs_caps *caps;	/* may be NULL */
 	bool privileged;		/* may use root-reserved blocks */
 	bool zero_fallback;		/* no fallocate: write zeros instead */
+	/*
+	 * Asked between the steps of long work (each MiB of zeros, each
+	 * hole, each chunk of unsharing): true when the request was
+	 * interrupted (the caller got a signal, SIGKILL included); the work
+	 * then stops, is rolled back, and -EINTR is returned.  NULL: never.
+	 */
+	bool (*cancelled)(void *arg);
+	void *cancel_arg;
 };
 
 /*
@@ -64,8 +72,10 @@ struct pfs_grow_how {
  * counts f_bfree, less caps->reserved_bytes, instead of f_bavail).  Where
  * fallocate is not supported and how->zero_fallback is set, zeros are
  * written over the range instead (*zeroed tells; the size then already
- * covers the range, also for keep_size plans).  0, or -errno with the file
- * as in *st.
+ * covers the range, also for keep_size plans).  Interrupted (how->cancelled)
+ * between two pieces of the work: -EINTR.  0, or -errno with the file
+ * as in *st (unless another process wrote to it meanwhile: then what it
+ * wrote is kept, see pfs_backing_undo_growth).
  */
 int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 		     const struct stat *st, const struct pfs_grow_how *how,
@@ -74,9 +84,10 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 /*
  * Allocate every hole inside the size of fd (state *st), and unshare
  * extents shared with other files (reflinks), so no store inside the file
- * can need new space.  On failure the holes filled here are punched again
- * (where the backing store can punch) and -errno is returned.  *filled gets
- * the number of holes allocated.
+ * can need new space.  On failure (-EINTR when how->cancelled says so) the
+ * holes filled here are punched again (where the backing store can punch,
+ * and unless someone wrote into them meanwhile) and -errno is returned.
+ * *filled gets the number of holes allocated.
  */
 int pfs_backing_fill_holes(int fd, const struct stat *st,
 			   const struct pfs_grow_how *how,
@@ -101,10 +112,26 @@ int pfs_backing_insert_range(int fd, off_t off, off_t len,
 			     const struct pfs_grow_how *how);
 
 /*
- * After a request that ran a keep_size GROW plan did less than planned: set
- * the size to `size` and release blocks allocated past it.  0 or -errno.
+ * What a growing request that failed or stopped short may take back, for
+ * pfs_backing_undo_growth().
  */
-int pfs_backing_settle(int fd, off_t size);
+struct pfs_undo {
+	off_t keep;	/* the size to go back to */
+	off_t produced;	/* the largest size the request alone can have
+			 * given the file (>= keep) */
+	bool unwritten;	/* past keep the request only allocated, wrote
+			 * nothing: data found there is another writer's */
+	bool release;	/* also truncate when the size is keep already, to
+			 * free blocks the request allocated past it */
+};
+
+/*
+ * Roll a growth back to u->keep, without cutting what another process
+ * (in-place mounting: the backing side) wrote meanwhile: the rule is written
+ * out in backing.c.  0 when rolled back, 1 when the size was left because
+ * someone else changed the file, -errno on error.
+ */
+int pfs_backing_undo_growth(int fd, const struct pfs_undo *u);
 
 /*
  * Copy len bytes at off_in of fd_in to off_out of fd_out by reading and
@@ -123,7 +150,8 @@ int pfs_backing_truncate(int fd, off_t size);
 
 /*
  * A fallocate() asked for by the kernel, passed through; if it fails after
- * changing the size, the size is put back (old_size).  ENOSYS is reported as
+ * changing the size, the size is put back (old_size) under the roll-back
+ * rule of pfs_backing_undo_growth().  ENOSYS is reported as
  * EOPNOTSUPP: the kernel disables fallocate for the whole mount on ENOSYS.
  */
 int pfs_backing_fallocate(int fd, int mode, off_t off, off_t len,

@@ -111,6 +111,21 @@ void pfs_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 void pfs_lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence,
 	       struct fuse_file_info *fi);
 
+/* ops_lock.c: POSIX and flock locks, passed through to the backing file */
+struct pfs_file;
+void pfs_getlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       struct flock *lock);
+void pfs_setlk(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       struct flock *lock, int sleep);
+void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
+	       int op);
+/* FLUSH: the owner closed a descriptor of the file: drop its POSIX locks. */
+void pfs_locks_flush(fuse_req_t req, fuse_ino_t ino, uint64_t owner);
+/* RELEASE of an open file: drop the locks owned by it (OFD locks). */
+void pfs_locks_release(const struct pfs_file *f);
+/* The session is over: drop every lock still held. */
+void pfs_locks_destroy(void);
+
 /* ops_dir.c */
 void pfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void pfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -50,6 +50,7 @@ deps=(
 	"groff groff-base"		# man page check
 	# bench/bench.sh
 	"bc bc"				"python3 python3"
+	"sqlite3 sqlite3"		# t-locks: a shared database
 )
 
 # Words that look like commands to a scan but are not: size (lib.sh's

@@ -458,6 +458,185 @@ static void test_race_leaves_no_hole(void)
 	pfs_inode_forget(&table, in, 1);
 }
 
+/* Another process's append (in-place mounting: the backing side). */
+static void do_foreign_append(const char *name, const char *data)
+{
+	char p[PATH_MAX + 64];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	fd = open(p, O_WRONLY | O_APPEND);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+	close(fd);
+}
+
+/* The bytes at off read as data. */
+static bool do_reads(int fd, off_t off, const char *data)
+{
+	char buf[64] = { 0 };
+
+	return pread(fd, buf, strlen(data), off) == (ssize_t)strlen(data) &&
+	       !memcmp(buf, data, strlen(data));
+}
+
+/*
+ * A growing write that fails or stops short rolls back only what it added:
+ * an append made on the backing side between the start of the request and
+ * its roll-back survives (old code truncated back to the size remembered
+ * at the start, cutting it).
+ */
+static void test_rollback_keeps_foreign_append(void)
+{
+	char buf[4096];
+	struct pfs_extend x;
+	struct stat st;
+	int fd;
+	struct pfs_inode *in = do_file("foreign", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	memset(buf, 'a', sizeof(buf));
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, buf, sizeof(buf), 0), 4096);
+
+	/* a failed write past EOF; the append lands at the old EOF */
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
+						     1 << 20, sizeof(buf),
+						     &ctx), 0);
+	CU_ASSERT_EQUAL(x.plan.kind, PFS_PLAN_GROW);
+	do_foreign_append("foreign", "FOREIGN1");
+	pfs_alloc_extend_end(&x, -EIO);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096 + 8);
+	CU_ASSERT_TRUE(do_reads(fd, 4096, "FOREIGN1"));
+
+	/* a short write; the append lands after what it wrote */
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
+						     2 << 20, 2 * sizeof(buf),
+						     &ctx), 0);
+	CU_ASSERT_EQUAL(pwrite(fd, buf, sizeof(buf), 2 << 20), 4096);
+	do_foreign_append("foreign", "FOREIGN2");
+	pfs_alloc_extend_end(&x, 4096);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, (2 << 20) + 4096 + 8);
+	CU_ASSERT_TRUE(do_reads(fd, (2 << 20) + 4096, "FOREIGN2"));
+
+	/* nobody else wrote: the short write's tail is given back */
+	CU_ASSERT_EQUAL_FATAL(pfs_alloc_extend_begin(&x, in, fd, false,
+						     8 << 20, 2 * sizeof(buf),
+						     &ctx), 0);
+	CU_ASSERT_EQUAL(pwrite(fd, buf, sizeof(buf), 8 << 20), 4096);
+	pfs_alloc_extend_end(&x, 4096);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, (8 << 20) + 4096);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
+/*
+ * The rule itself, on a growth left part-way (fallocate mode 0 raised the
+ * size over unwritten extents): data another process wrote inside the
+ * grown range keeps the size; without it the size and blocks go back.
+ */
+static void test_undo_growth_rule(void)
+{
+	struct pfs_undo undo = {
+		.keep = 4096,
+		.produced = 4096 + (2 << 20),
+		.unwritten = true,
+		.release = true,
+	};
+	struct stat st;
+	int fd;
+	struct pfs_inode *in = do_file("undo", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, "0123456789", 10, 4086), 10);
+	if (fallocate(fd, 0, 4096, 1 << 20) == -1) {
+		close(fd);
+		pfs_inode_forget(&table, in, 1);
+		return;	/* no fallocate on this /tmp */
+	}
+	CU_ASSERT_EQUAL(pwrite(fd, "INSIDE", 6, 512 << 10), 6);
+	CU_ASSERT_EQUAL(pfs_backing_undo_growth(fd, &undo), 1);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096 + (1 << 20));
+	CU_ASSERT_TRUE(do_reads(fd, 512 << 10, "INSIDE"));
+
+	/* grown past anything the request could have made: left alone */
+	undo.produced = 4096 + (512 << 10);
+	CU_ASSERT_EQUAL(pfs_backing_undo_growth(fd, &undo), 1);
+
+	/* only unwritten extents past keep: rolled back */
+	CU_ASSERT_EQUAL_FATAL(ftruncate(fd, 4096), 0);
+	CU_ASSERT_EQUAL_FATAL(fallocate(fd, 0, 4096, 1 << 20), 0);
+	undo.produced = 4096 + (2 << 20);
+	CU_ASSERT_EQUAL(pfs_backing_undo_growth(fd, &undo), 0);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096);
+	CU_ASSERT_TRUE((long long)st.st_blocks * 512 <= 64 << 10);
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
+/* A cancel callback: false the first time, then (after an append) true. */
+struct cancel_probe {
+	int calls;
+	const char *append;	/* another writer's data, or NULL */
+};
+
+static bool do_cancel_second(void *arg)
+{
+	struct cancel_probe *p = arg;
+
+	if (++p->calls < 2)
+		return false;
+	if (p->append)
+		do_foreign_append("cancel", p->append);
+	return true;
+}
+
+/*
+ * A growth interrupted between two pieces of its fallocate answers EINTR
+ * and is rolled back; an append another process made in that window
+ * survives the roll-back.
+ */
+static void test_grow_cancelled(void)
+{
+	struct cancel_probe probe = { 0 };
+	struct pfs_grow_how how = {
+		.cancelled = do_cancel_second,
+		.cancel_arg = &probe,
+	};
+	struct pfs_plan plan;
+	struct stat st;
+	bool zeroed;
+	int fd;
+	struct pfs_inode *in = do_file("cancel", &fd);
+
+	CU_ASSERT_FATAL(in != NULL);
+	CU_ASSERT_EQUAL_FATAL(pwrite(fd, "0123456789", 10, 4086), 10);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL_FATAL(pfs_policy_resize(st.st_size, 256 << 20, &plan),
+			      0);
+	CU_ASSERT_EQUAL(pfs_backing_grow(fd, &plan, &st, &how, &zeroed),
+			-EINTR);
+	CU_ASSERT_EQUAL(probe.calls, 2);
+	fstat(fd, &st);
+	CU_ASSERT_EQUAL(st.st_size, 4096);
+	CU_ASSERT_TRUE((long long)st.st_blocks * 512 <= 64 << 10);
+
+	/* interrupted after another process appended: the append stays */
+	probe = (struct cancel_probe){ .append = "FOREIGN3" };
+	CU_ASSERT_EQUAL(pfs_backing_grow(fd, &plan, &st, &how, &zeroed),
+			-EINTR);
+	fstat(fd, &st);
+	CU_ASSERT_TRUE(st.st_size >= 4096 + 8);
+	CU_ASSERT_TRUE(do_reads(fd, st.st_size - 8, "FOREIGN3"));
+	CU_ASSERT_TRUE(do_reads(fd, 4086, "0123456789"));
+	close(fd);
+	pfs_inode_forget(&table, in, 1);
+}
+
 int pfs_register_alloc_suite(void)
 {
 	CU_pSuite s = CU_add_suite("alloc", do_setup, do_teardown);
@@ -472,5 +651,9 @@ int pfs_register_alloc_suite(void)
 	       !CU_add_test(s, "holes filled at open, punch zeroes",
 			    test_fill_holes) ||
 	       !CU_add_test(s, "racing size changes leave no hole",
-			    test_race_leaves_no_hole);
+			    test_race_leaves_no_hole) ||
+	       !CU_add_test(s, "roll-back keeps another writer's append",
+			    test_rollback_keeps_foreign_append) ||
+	       !CU_add_test(s, "roll-back rule", test_undo_growth_rule) ||
+	       !CU_add_test(s, "interrupted growth", test_grow_cancelled);
 }
