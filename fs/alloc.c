@@ -298,6 +298,31 @@ out_unlock:
 	return ret;
 }
 
+/*
+ * ZERO_RANGE where the backing filesystem would free the range first (XFS,
+ * pfs_caps.zero_frees): what lies past end-of-file is allocated like any
+ * growth (mode 0, or KEEP_SIZE as asked), then the part inside the old
+ * size is zeroed by writing over the blocks it has.  A refused growth
+ * leaves the file as it was; nothing inside it was freed.
+ */
+static int do_zero_range_in_place(int fd, int mode, off_t off, off_t len,
+				  const struct stat *st,
+				  const struct pfs_grow_how *how)
+{
+	off_t end = off + len;
+	int ret;
+
+	if (end > st->st_size) {
+		off_t from = off > st->st_size ? off : st->st_size;
+
+		ret = pfs_backing_fallocate(fd, mode & FALLOC_FL_KEEP_SIZE,
+					    from, end - from, st->st_size);
+		if (ret < 0)
+			return ret;
+	}
+	return pfs_backing_zero_range(fd, off, len, st->st_size, how);
+}
+
 int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 			off_t len, const struct pfs_alloc_ctx *ctx)
 {
@@ -326,7 +351,8 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 	case PFS_FALLOC_ZERO:
 		/* The range reads as zeros, as after a punch, but stays
 		 * allocated: a mapped store into it cannot fault. */
-		ret = pfs_backing_zero_range(fd, off, len, st.st_size);
+		how = do_how(ctx, st.st_dev);
+		ret = pfs_backing_zero_range(fd, off, len, st.st_size, &how);
 		break;
 	case PFS_FALLOC_INSERT:
 		how = do_how(ctx, st.st_dev);
@@ -352,7 +378,14 @@ int pfs_alloc_fallocate(struct pfs_inode *inode, int fd, int mode, off_t off,
 			len += off - st.st_size;
 			off = st.st_size;
 		}
-		ret = pfs_backing_fallocate(fd, mode, off, len, st.st_size);
+		how = do_how(ctx, st.st_dev);
+		if ((mode & FALLOC_FL_ZERO_RANGE) && how.caps &&
+		    how.caps->zero_frees)
+			ret = do_zero_range_in_place(fd, mode, off, len, &st,
+						     &how);
+		else
+			ret = pfs_backing_fallocate(fd, mode, off, len,
+						    st.st_size);
 		if (ret == -ENOSPC || ret == -EDQUOT) {
 			char detail[96];
 

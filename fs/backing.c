@@ -134,6 +134,8 @@ int pfs_backing_probe(int dirfd, struct pfs_caps *caps)
 			caps->cow = known_fs[i].cow;
 		}
 	}
+	/* xfs_falloc_zero_range(): free the range, then allocate it. */
+	caps->zero_frees = caps->fs_type == PFS_XFS_MAGIC;
 	/*
 	 * Try fallocate on an unnamed temporary file: it leaves nothing
 	 * behind whatever happens.  Where O_TMPFILE is not supported the
@@ -218,14 +220,27 @@ int pfs_backing_truncate(int fd, off_t size)
 int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
 {
 	struct stat st;
-	off_t data;
+	off_t data, from;
+	long align;
 
 	if (fstat(fd, &st) == -1)
 		return pfs_neg_errno();
 	if (st.st_size > u->produced || st.st_size < u->keep)
 		return 1;
-	if (u->unwritten && st.st_size > u->keep) {
-		data = lseek(fd, u->keep, SEEK_DATA);
+	/*
+	 * The block and the page that hold byte keep are the file's own (its
+	 * old tail): SEEK_DATA reports keep itself as data, and ext4 also
+	 * the unwritten blocks that share a cached page with it (1 KiB
+	 * blocks).  Look from the next page or block boundary on.
+	 */
+	align = sysconf(_SC_PAGESIZE);
+	if (st.st_blksize > align)
+		align = st.st_blksize;
+	from = u->keep;
+	if (align > 0 && from % align)
+		from += align - from % align;
+	if (u->unwritten && st.st_size > from) {
+		data = lseek(fd, from, SEEK_DATA);
 		if (data == -1 && errno != ENXIO)
 			return pfs_neg_errno();
 		if (data != -1 && data < st.st_size)
@@ -805,7 +820,8 @@ out_free:
 	return ret;
 }
 
-int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size)
+int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size,
+			   const struct pfs_grow_how *how)
 {
 	/*
 	 * A punch never changes the size, and past end-of-file there is
@@ -816,6 +832,14 @@ int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size)
 		return 0;
 	if (len > size - off)
 		len = size - off;
+	/*
+	 * XFS frees the range and allocates it anew: on a full disk that
+	 * can fail and leave a hole.  Writing zeros over blocks the file
+	 * already has needs no new space (not interruptible: a zeroing half
+	 * done is worse than a slow one).
+	 */
+	if (how && how->caps && how->caps->zero_frees)
+		return do_write_zeros(fd, off, len, NULL);
 	if (fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, off,
 		      len) == 0)
 		return 0;

@@ -38,6 +38,13 @@ struct pfs_caps {
 	 * any free-space check.  0 when unknown (no O_TMPFILE to probe on).
 	 */
 	off_t max_bytes;
+	/*
+	 * FALLOC_FL_ZERO_RANGE frees the range before it allocates it again
+	 * (XFS): on a full disk a refused zeroing leaves a hole inside the
+	 * file.  Ranges inside the file are then zeroed by writing zeros
+	 * over their blocks instead, which needs no new space.
+	 */
+	bool zero_frees;
 };
 
 
@@ -98,7 +105,8 @@ int pfs_backing_fill_holes(int fd, const struct stat *st,
  * hole punch becomes): FALLOC_FL_ZERO_RANGE, or zeros written where the
  * backing store lacks it.  size: the file size (nothing past it changes).
  */
-int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size);
+int pfs_backing_zero_range(int fd, off_t off, off_t len, off_t size,
+			   const struct pfs_grow_how *how);
 
 /*
  * FALLOC_FL_INSERT_RANGE, then allocate the inserted range; if that fails

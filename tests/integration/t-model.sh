@@ -10,7 +10,7 @@
 #   2. the same run (same seed) through preallocfs matches it too, and
 #      after every step the backing file has no hole inside its size
 #      (FIEMAP): no later mapped store can fail for lack of space;
-#   3. disk full, on ext4 and tmpfs (XFS: see PFS_MODEL_XFS_FULL) with about 3 MiB free: the run
+#   3. disk full, on ext4, tmpfs and XFS with about 3 MiB free: the run
 #      through preallocfs, then every page of the file stored through a
 #      mapping (--sweep): every refused call (ENOSPC) left the file
 #      unchanged, no store died, and after unmounting (and remounting the
@@ -21,8 +21,6 @@
 #   PFS_MODEL_SEED   the seed (default: from the clock; printed, so a
 #                    failure can be replayed with it)
 #   PFS_MODEL_OPS    operations for steps 1-3 (default 1000)
-#   PFS_MODEL_XFS_FULL  1: also the disk-full run on XFS (fails today:
-#                    see the TODO at the end)
 #   PFS_MODEL_LONG   1: also the long run, 1,000,000 operations through
 #                    preallocfs (whole-file comparison every 1000 steps,
 #                    the touched range at each); minutes, not in the
@@ -115,9 +113,9 @@ disk_full()
 }
 disk_full ext4 32M
 disk_full tmpfs 24M
-# TODO: on a full XFS a refused ZERO_RANGE (or a punch, which preallocfs
-# turns into ZERO_RANGE) can leave a hole inside the file: XFS frees the
-# range before it allocates it again (seed 99, step 643).  Enable by
-# default once the daemon handles it.
-[ "${PFS_MODEL_XFS_FULL:-0}" = 1 ] && disk_full xfs 300M
+# On XFS a ZERO_RANGE (and a punch, which preallocfs turns into one) frees
+# the range before it allocates it again: refused on a full disk, it left a
+# hole inside the file (seed 99, step 643, before the daemon zeroed XFS
+# ranges by writing over their blocks: pfs_caps.zero_frees).
+disk_full xfs 300M
 done_testing
