@@ -354,7 +354,7 @@ static void test_max_bytes(void)
 static void test_devices(void)
 {
 	struct pfs_rules rules = { 0 };
-	struct pfs_engine eng;
+	struct pfs_engine eng = { 0 };
 	struct pfs_alloc_ctx dctx;
 	struct pfs_caps fake = { .dev = 12345, .cow = true,
 				 .fs_name = "pretend" };
