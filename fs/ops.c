@@ -210,6 +210,13 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * O_DIRECT file completes at submission.
 	 */
 	pfs_conn_unwant(conn, FUSE_CAP_ASYNC_DIO);
+	/*
+	 * Whenever a reply shows a file's mtime or size changed, the kernel
+	 * drops its pages itself (a libfuse default, asked for here to say
+	 * so): pages kept across opens (keep_cache, pfs_cache.h) still go
+	 * when an attribute reply shows a change while the file is open.
+	 */
+	pfs_conn_want(conn, FUSE_CAP_AUTO_INVAL_DATA);
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);

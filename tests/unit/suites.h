@@ -8,5 +8,6 @@ int pfs_register_config_suite(void);
 int pfs_register_inode_suite(void);
 int pfs_register_alloc_suite(void);
 int pfs_register_stats_suite(void);
+int pfs_register_cache_suite(void);
 
 #endif /* PFS_TEST_SUITES_H */
