@@ -16,6 +16,7 @@ pkgs=(
 	systemd						# systemd-analyze
 	groff-base					# man page check
 	acl						# setfacl, getfacl (t-acl)
+	mergerfs bindfs bc python3			# bench/bench.sh: the peers it compares with
 )
 
 # libfuse >= 3.17 (FUSE passthrough, 64-bit capability flags...).  Debian 13,
