@@ -55,7 +55,7 @@ for fs in ext4 ext2; do
 		mk_fs ext4 64M "$B"
 		age=0.1
 	fi
-	for f in keep same mtime trunc append map held; do
+	for f in keep same mtime trunc append map held wrote; do
 		head -c $((2 * MIB)) /dev/urandom >"$B/$f"
 	done
 	# Older than the filesystem's clock tick (see above).
@@ -69,6 +69,16 @@ for fs in ext4 ext2; do
 	cat "$M/keep" >/dev/null
 	expect_eq "$fs: and after one more" $((2 * MIB)) "$(resident "$M/keep")"
 	same_data "$fs: unchanged" keep
+
+	# Written through the mount: the next open reads the file again once
+	# (pfs_cache.h), the one after keeps the pages.
+	cat "$M/wrote" >/dev/null
+	dd if=/dev/urandom of="$M/wrote" bs=4k count=1 seek=3 conv=notrunc \
+		status=none
+	sleep "$age"
+	same_data "$fs: written through the mount" wrote
+	expect_eq "$fs: written through the mount, then reopened twice: cached" \
+		$((2 * MIB)) "$(resident "$M/wrote")"
 
 	# Read everything once: the pages the kernel could serve stale.
 	for f in same mtime trunc append map; do
