@@ -214,6 +214,7 @@ measure()
 
 started=$(date +%s)
 echo "backing: ${BACKING_FS:-ext4}; $(nproc) cores; $(uname -r);" \
+	"load average $(cut -d ' ' -f 1-3 /proc/loadavg);" \
 	"median of $rounds interleaved rounds; ratio to native in ()"
 echo "preallocfs $("$bin" --version | head -n 1 | awk '{ print $NF }')," \
 	"$(mergerfs --version 2>&1 | head -n 1), $(bindfs --version | head -n 1)," \
