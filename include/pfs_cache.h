@@ -13,6 +13,13 @@
  * (else it is "racy", as in git's index): a filesystem's clock ticks, and a
  * second change within the same tick would carry the same timestamps.
  *
+ * Attribute replies (getattr, a lookup of a known inode) do not move the
+ * stamp either: on such a reply the kernel drops its pages only if the
+ * mtime or size changed (auto_inval_data), not for a change the ctime alone
+ * shows, and it ignores a reply that raced with its own write.  The next
+ * open then compares with the older stamp and drops the pages, which costs
+ * nothing where the kernel had dropped them already.
+ *
  * Writes through the mount do not move the stamp, although the kernel's
  * pages hold what they wrote: the stamp taken right after a write is racy
  * by construction (same tick), so it could never be trusted anyway, and a
