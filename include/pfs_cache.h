@@ -14,17 +14,21 @@
  * second change within the same tick would carry the same timestamps.
  *
  * Attribute replies (getattr, a lookup of a known inode) do not move the
- * stamp either: on such a reply the kernel drops its pages only if the
+ * stamp: on such a reply the kernel drops its pages only if the
  * mtime or size changed (auto_inval_data), not for a change the ctime alone
  * shows, and it ignores a reply that raced with its own write.  The next
  * open then compares with the older stamp and drops the pages, which costs
  * nothing where the kernel had dropped them already.
  *
  * Writes through the mount do not move the stamp, although the kernel's
- * pages hold what they wrote: the stamp taken right after a write is racy
- * by construction (same tick), so it could never be trusted anyway, and a
- * change behind the mount in that tick could not be told apart.  The open
- * after writes drops the pages once; the opens after it keep them.
+ * pages hold what they wrote.  Moving it would keep nothing: the kernel
+ * itself drops all of a file's pages at the first attribute refresh after a
+ * write through the mount, because the mtime changed (auto_inval_data;
+ * measured: one 4 KiB pwrite, then fstat, then re-reading 4 MiB through the
+ * same fd took 32 READs).  And the stamp taken right after a write is racy
+ * by construction (same tick), so a change behind the mount in that tick
+ * could not be told apart.  The open after writes drops the pages once; the
+ * opens after it keep them.
  */
 #ifndef PFS_CACHE_H
 #define PFS_CACHE_H
