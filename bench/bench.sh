@@ -14,7 +14,7 @@
 #                         creates nothing on a branch with less than 4 GiB
 #                         free; tmpfs isolates the FUSE costs)
 # Needs python3, mergerfs and bindfs (scripts/deps.sh installs them).
-# About two minutes on 2 cores.
+# About a minute on 2 cores.
 set -eu
 cd "$(dirname "$0")/.."
 build=${1:-build}
