@@ -26,6 +26,11 @@ enum {
 	KEY_CLONE_FD,
 	KEY_MAX_THREADS,
 	KEY_TIMEOUT,
+	KEY_ATTR_TIMEOUT,
+	KEY_ENTRY_TIMEOUT,
+	KEY_NEGATIVE_TIMEOUT,
+	KEY_EXCLUSIVE,
+	KEY_NO_EXCLUSIVE,
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 	KEY_ALLOW_OTHER,
@@ -54,6 +59,11 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("clone_fd", KEY_CLONE_FD),
 	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
 	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
+	FUSE_OPT_KEY("attr_timeout=", KEY_ATTR_TIMEOUT),
+	FUSE_OPT_KEY("entry_timeout=", KEY_ENTRY_TIMEOUT),
+	FUSE_OPT_KEY("negative_timeout=", KEY_NEGATIVE_TIMEOUT),
+	FUSE_OPT_KEY("exclusive", KEY_EXCLUSIVE),
+	FUSE_OPT_KEY("no_exclusive", KEY_NO_EXCLUSIVE),
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
 	FUSE_OPT_KEY("allow_other", KEY_ALLOW_OTHER),
@@ -174,6 +184,44 @@ static int do_add_sparse(struct parse_state *ps, const char *arg)
 	return 0;
 }
 
+/* NAME=SECONDS (0 or more, finite) into *v; complain otherwise.  Returns 0. */
+static int do_seconds(struct parse_state *ps, const char *arg, double *v,
+		      bool *set)
+{
+	const char *s = do_value(arg);
+	char *end;
+	double d;
+
+	errno = 0;
+	d = strtod(s, &end);
+	if (errno || *end || end == s || !isfinite(d) || d < 0) {
+		do_complain(ps, "bad value in '%s' (seconds, 0 or more)", arg);
+		return 0;
+	}
+	*v = d;
+	*set = true;
+	return 0;
+}
+
+/*
+ * The cache lifetimes: each one given, else timeout=, else the default
+ * (pfs_config.h).  Names found missing are cached only when asked for,
+ * or with exclusive.
+ */
+static void do_resolve_timeouts(struct pfs_config *cfg)
+{
+	double base = cfg->exclusive ? PFS_EXCLUSIVE_TIMEOUT : 1.0;
+
+	if (cfg->timeout_set)
+		base = cfg->timeout;
+	if (!cfg->attr_timeout_set)
+		cfg->attr_timeout = base;
+	if (!cfg->entry_timeout_set)
+		cfg->entry_timeout = base;
+	if (!cfg->negative_timeout_set)
+		cfg->negative_timeout = cfg->exclusive ? base : 0;
+}
+
 static int do_opt_proc(void *data, const char *arg, int key,
 		       struct fuse_args *outargs)
 {
@@ -222,21 +270,23 @@ static int do_opt_proc(void *data, const char *arg, int key,
 			cfg->max_threads = (unsigned int)v;
 		return 0;
 	}
-	case KEY_TIMEOUT: {
-		double v;
-
-		errno = 0;
-		v = strtod(do_value(arg), &end);
-		if (errno || *end || end == do_value(arg) || !isfinite(v) ||
-		    v < 0)
-			do_complain(ps, "bad value in '%s' (seconds, 0 or more)",
-				    arg);
-		else {
-			cfg->timeout = v;
-			cfg->timeout_set = true;
-		}
+	case KEY_TIMEOUT:
+		return do_seconds(ps, arg, &cfg->timeout, &cfg->timeout_set);
+	case KEY_ATTR_TIMEOUT:
+		return do_seconds(ps, arg, &cfg->attr_timeout,
+				  &cfg->attr_timeout_set);
+	case KEY_ENTRY_TIMEOUT:
+		return do_seconds(ps, arg, &cfg->entry_timeout,
+				  &cfg->entry_timeout_set);
+	case KEY_NEGATIVE_TIMEOUT:
+		return do_seconds(ps, arg, &cfg->negative_timeout,
+				  &cfg->negative_timeout_set);
+	case KEY_EXCLUSIVE:
+		cfg->exclusive = true;
 		return 0;
-	}
+	case KEY_NO_EXCLUSIVE:
+		cfg->exclusive = false;
+		return 0;
 	case KEY_FSNAME:
 		cfg->has_fsname = true;
 		return 1;
@@ -327,6 +377,7 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 	}
 	if (err[0])
 		return -1;
+	do_resolve_timeouts(cfg);
 	if (cfg->show_help || cfg->show_version)
 		return 0;
 	/* One directory, no mount: BACKING for --check, MNT for --stats. */
@@ -402,6 +453,14 @@ void pfs_config_usage(const char *progname)
 	       "\n"
 	       "preallocfs options:\n"
 	       "    -o timeout=SECONDS     attribute and entry cache timeout (default 1)\n"
+	       "    -o attr_timeout=SECONDS, entry_timeout=SECONDS\n"
+	       "                           the same, one at a time\n"
+	       "    -o negative_timeout=SECONDS\n"
+	       "                           cache a name found missing (default 0)\n"
+	       "    -o exclusive           nothing else changes BACKING: cache\n"
+	       "                           attributes and names for a day (unless a\n"
+	       "                           timeout above is given); changes made\n"
+	       "                           behind the mount may go unseen that long\n"
 	       "    -o max_threads=N       upper limit of worker threads\n"
 	       "    -o clone_fd            one /dev/fuse descriptor per worker thread\n"
 	       "    -o holes=fill|keep     opening a file for writing first allocates\n"

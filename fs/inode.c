@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "pfs_cache.h"
 #include "pfs_compat.h"
 #include "pfs_inode.h"
 
@@ -40,6 +41,9 @@ static struct pfs_inode *do_new_inode(int fd, const struct stat *st)
 		PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
 	pthread_rwlock_init(&inode->size_lock, &attr);
 	pthread_rwlockattr_destroy(&attr);
+	pthread_mutex_init(&inode->cache_lock, NULL);
+	/* A new entry means a new kernel inode: no cached pages yet. */
+	pfs_cache_init(inode, st);
 	inode->fd = fd;
 	inode->dev = st->st_dev;
 	inode->ino = st->st_ino;
@@ -51,6 +55,7 @@ static void do_free_inode(struct pfs_inode *inode)
 {
 	close(inode->fd);
 	pthread_rwlock_destroy(&inode->size_lock);
+	pthread_mutex_destroy(&inode->cache_lock);
 	free(inode);
 }
 

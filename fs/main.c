@@ -338,7 +338,9 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	}
 	pfs_debug = cfg.debug;
-	fs.timeout = cfg.timeout;
+	fs.timeout = cfg.attr_timeout;
+	fs.entry_timeout = cfg.entry_timeout;
+	fs.negative_timeout = cfg.negative_timeout;
 	pthread_mutex_init(&fs.open_lock, NULL);
 	do_raise_nofile();
 	/*

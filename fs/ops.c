@@ -87,7 +87,7 @@ int pfs_do_entry(fuse_req_t req, int fd, struct fuse_entry_param *e)
 	 * may not search.  Names are then never cached, so every walk is
 	 * a lookup as its caller.
 	 */
-	e->entry_timeout = pfs_creds_kernel_checks() ? fs->timeout : 0;
+	e->entry_timeout = pfs_creds_kernel_checks() ? fs->entry_timeout : 0;
 	return 0;
 }
 
@@ -220,6 +220,24 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * O_DIRECT file completes at submission.
 	 */
 	pfs_conn_unwant(conn, FUSE_CAP_ASYNC_DIO);
+	/*
+	 * Whenever a reply shows a file's mtime or size changed, the kernel
+	 * drops its pages itself (a libfuse default, asked for here to say
+	 * so): pages kept across opens (keep_cache, pfs_cache.h) still go
+	 * when an attribute reply shows a change while the file is open.
+	 */
+	pfs_conn_want(conn, FUSE_CAP_AUTO_INVAL_DATA);
+	/*
+	 * readdirplus: each entry carries its attributes and a lookup
+	 * reference (pfs_do_entry), so `ls -l` of 2000 files costs 11
+	 * READDIRPLUS and no LOOKUP.  Adaptive (AUTO): the kernel asks for
+	 * "plus" while the lister also stats what it lists, plain readdir
+	 * otherwise.  Measured on 2000 files, cold: always-plus made `ls`
+	 * and `find` 8x slower (7 -> 55 ms; every name looked up, every
+	 * inode pinned) to save `stat *` its 1800 LOOKUPs (100 -> 70 ms).
+	 */
+	pfs_conn_want(conn, FUSE_CAP_READDIRPLUS);
+	pfs_conn_want(conn, FUSE_CAP_READDIRPLUS_AUTO);
 	/* Move written data from /dev/fuse to the backing file by splice. */
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);

@@ -33,10 +33,22 @@ void pfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		ret = pfs_do_lookup(req, parent, name, &e);
 		pfs_creds_leave(&c);
 	}
-	if (ret < 0)
-		fuse_reply_err(req, -ret);
-	else
+	if (ret == -ENOENT && pfs_fs(req)->negative_timeout > 0 &&
+	    pfs_creds_kernel_checks()) {
+		/*
+		 * A missing name, cached (negative_timeout=, exclusive): an
+		 * entry with inode 0.  Not without default_permissions, for
+		 * the reason names are not cached there (pfs_do_entry).
+		 */
+		e = (struct fuse_entry_param){
+			.entry_timeout = pfs_fs(req)->negative_timeout,
+		};
 		fuse_reply_entry(req, &e);
+	} else if (ret < 0) {
+		fuse_reply_err(req, -ret);
+	} else {
+		fuse_reply_entry(req, &e);
+	}
 }
 
 void pfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pfs_alloc.h"
+#include "pfs_cache.h"
 #include "pfs_compat.h"
 #include "pfs_creds.h"
 #include "pfs_handle.h"
@@ -61,6 +62,29 @@ static void do_free_file(fuse_req_t req, struct pfs_file *f)
 	pfs_handle_untrack(req, &f->h);
 	close(f->fd);
 	free(f);
+}
+
+/*
+ * Keep the kernel's pages of a file across this open only if the backing
+ * file has not changed since the kernel last saw it (pfs_cache.h).  When it
+ * has, the kernel's attributes (its size above all) are stale too: drop
+ * them (offset -1: attributes only; the pages go because keep_cache is
+ * off, after the reply, so nothing here waits on a page lock).
+ */
+static void do_cache_verdict(fuse_req_t req, fuse_ino_t ino, int fd,
+			     struct fuse_file_info *fi)
+{
+	switch (pfs_cache_open(pfs_inode(req, ino), fd)) {
+	case PFS_CACHE_KEEP:
+		fi->keep_cache = 1;
+		break;
+	case PFS_CACHE_DROP_ATTRS:
+		fuse_lowlevel_notify_inval_inode(pfs_fs(req)->se, ino, -1, 0);
+		/* fall through */
+	case PFS_CACHE_DROP:
+		fi->keep_cache = 0;
+		break;
+	}
 }
 
 /*
@@ -173,6 +197,7 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		if (ret > 0)
 			fstat(fd, &e.attr);
 	}
+	do_cache_verdict(req, e.ino, fd, fi);
 	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
 		ret = -ENOMEM;
@@ -265,6 +290,7 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_lowlevel_notify_inval_inode(pfs_fs(req)->se, ino,
 							 -1, 0);
 	}
+	do_cache_verdict(req, ino, fd, fi);
 	f = do_new_file(req, fd, fi->flags);
 	if (!f) {
 		close(fd);

@@ -12,11 +12,32 @@
 #include "pfs_fuse.h"
 #include "pfs_policy.h"
 
+/* Cache lifetime of attributes and names with -o exclusive: one day. */
+#define PFS_EXCLUSIVE_TIMEOUT 86400.0
+
 struct pfs_config {
 	char *source;		/* BACKING directory (first positional) */
 	char *mountpoint;	/* MOUNTPOINT (second positional) */
-	double timeout;		/* attr/entry cache timeout in seconds */
+	double timeout;		/* -o timeout=: attr and entry, in seconds */
 	bool timeout_set;	/* -o timeout= was given */
+	/*
+	 * -o exclusive: nothing but this mount changes the backing tree, so
+	 * the kernel may cache attributes and names (found and missing) for
+	 * long (PFS_EXCLUSIVE_TIMEOUT) unless a timeout says otherwise.
+	 */
+	bool exclusive;
+	/*
+	 * The kernel's cache lifetimes, in seconds, resolved after parsing
+	 * from -o attr_timeout=/entry_timeout=/negative_timeout= (each
+	 * *_set when given), else timeout=, else the defaults: 1, 1 and 0,
+	 * or PFS_EXCLUSIVE_TIMEOUT for all three with exclusive.
+	 */
+	double attr_timeout;
+	double entry_timeout;
+	double negative_timeout;	/* a name found missing; 0: not cached */
+	bool attr_timeout_set;
+	bool entry_timeout_set;
+	bool negative_timeout_set;
 	bool foreground;	/* -f: do not daemonize */
 	bool debug;		/* -d: log every request */
 	bool singlethread;	/* -s: one request at a time */

@@ -14,6 +14,9 @@
  *    by every request that changes st_size or allocation (setattr size,
  *    growing write, growing copy, fallocate), shared by writes that stay
  *    inside the current size (so the size cannot shrink under them).
+ *  - inode->cache_lock guards inode->stamp only (pfs_cache.h); it is taken
+ *    after any other lock, for a comparison or a copy, never across a
+ *    syscall.
  *  - Order: size_lock before table->lock; never two size_locks at once.
  *  - fd, dev, ino and is_root never change after insertion: read them
  *    without a lock.  The kernel sends no request for an inode after its
@@ -29,6 +32,18 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
+/*
+ * A backing file's state as the kernel last saw it (see pfs_cache.h): the
+ * attributes that change with its data, and when they were read.
+ */
+struct pfs_stamp {
+	int64_t size;		/* st_size */
+	int64_t mtime_ns;	/* st_mtim in ns */
+	int64_t ctime_ns;	/* st_ctim in ns */
+	int64_t taken_ns;	/* CLOCK_REALTIME_COARSE after the fstat */
+	bool valid;		/* false: nothing known, never keep */
+};
+
 struct pfs_inode {
 	int fd;				/* O_PATH fd; immutable */
 	dev_t dev;			/* key; immutable */
@@ -37,6 +52,8 @@ struct pfs_inode {
 	uint64_t nlookup;		/* kernel references; table->lock */
 	struct pfs_inode *next;		/* hash chain; table->lock */
 	pthread_rwlock_t size_lock;	/* see above */
+	pthread_mutex_t cache_lock;	/* guards stamp */
+	struct pfs_stamp stamp;		/* kernel's view; cache_lock */
 };
 
 struct pfs_inode_table {

@@ -20,7 +20,9 @@ struct pfs_handle;
 struct pfs_fs {
 	struct pfs_inode_table table;
 	struct pfs_engine eng;		/* caps, counters, refusal log */
-	double timeout;			/* attr/entry timeout; read-only */
+	double timeout;			/* attr timeout (s); read-only */
+	double entry_timeout;		/* names found (s); read-only */
+	double negative_timeout;	/* names missing (s); read-only */
 	struct fuse_session *se;	/* for notifications; set before the loop */
 	pthread_mutex_t open_lock;	/* guards the list of open handles */
 	struct pfs_handle *open;	/* open files and dirs; open_lock */

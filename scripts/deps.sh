@@ -51,6 +51,8 @@ deps=(
 	# bench/bench.sh
 	"bc bc"				"python3 python3"
 	"sqlite3 sqlite3"		# t-locks: a shared database
+	"mergerfs mergerfs"		"bindfs bindfs"	# bench/bench.sh: the peers
+	"fincore util-linux"		# t-cache
 )
 
 # Words that look like commands to a scan but are not: size (lib.sh's

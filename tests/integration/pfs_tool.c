@@ -128,6 +128,15 @@
  *                                 pages, hold the pattern (what reached
  *                                 the disk after a loss)
  *
+ * Page cache across opens (t-cache):
+ *
+ *   mmapsum    PATH [READY GO]    open(O_RDONLY) + fstat + mmap MAP_SHARED
+ *                                 of the whole file; prints "SIZE SUM"
+ *                                 (FNV-1a 64 of the mapped bytes, hex).
+ *                                 With READY GO: then create READY, wait
+ *                                 for GO to exist, and print the same
+ *                                 mapping's line again (no reopen)
+ *
  * Output on stdout: "ok" (or the number asked for) on success, exit 0; the
  * errno name alone (e.g. "ENOSPC") when a system call fails, exit 1, with the
  * failing call on stderr; "mismatch" from verify and zeros, exit 3.  Usage
@@ -1957,6 +1966,55 @@ static int cmd_pagematch(int argc, char **argv)
 	return 0;
 }
 
+/* --- t-cache: what a mapping shows, before and after a change. */
+
+static void mmapsum_print(const unsigned char *p, off_t size)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (off_t i = 0; i < size; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	printf("%jd %016llx\n", (intmax_t)size, (unsigned long long)h);
+}
+
+static int cmd_mmapsum(int argc, char **argv)
+{
+	unsigned char *p = NULL;
+	struct stat st;
+	int fd;
+
+	if (argc != 1 && argc != 3)
+		usage();
+	fd = open(argv[0], O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	if (fstat(fd, &st) == -1)
+		return sys_fail("fstat", argv[0], errno);
+	if (st.st_size > 0) {
+		p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd,
+			 0);
+		if (p == MAP_FAILED)
+			return sys_fail("mmap", argv[0], errno);
+	}
+	mmapsum_print(p, st.st_size);
+	if (argc == 3) {
+		int rfd = open(argv[1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+		if (rfd == -1)
+			return sys_fail("open", argv[1], errno);
+		close(rfd);
+		if (wait_for_file(argv[2]))
+			return EXIT_FAILURE;
+		mmapsum_print(p, st.st_size);
+	}
+	if (p)
+		munmap(p, (size_t)st.st_size);
+	close(fd);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -2012,6 +2070,7 @@ static const struct {
 	{ "pwrite1", cmd_pwrite1 },
 	{ "mapstop", cmd_mapstop },
 	{ "pagematch", cmd_pagematch },
+	{ "mmapsum", cmd_mmapsum },
 };
 
 int main(int argc, char **argv)

@@ -59,7 +59,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (pfs_register_policy_suite() || pfs_register_config_suite() ||
 	    pfs_register_inode_suite() || pfs_register_alloc_suite() ||
-	    pfs_register_stats_suite()) {
+	    pfs_register_stats_suite() || pfs_register_cache_suite()) {
 		fprintf(stderr, "cannot register suites: %s\n", CU_get_error_msg());
 		CU_cleanup_registry();
 		return 2;

@@ -8,6 +8,7 @@ int pfs_register_config_suite(void);
 int pfs_register_inode_suite(void);
 int pfs_register_alloc_suite(void);
 int pfs_register_stats_suite(void);
+int pfs_register_cache_suite(void);
 
 /*
  * Suites that cannot run here (a missing kernel feature) print a "SKIP:"

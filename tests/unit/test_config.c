@@ -113,12 +113,53 @@ static void test_values(void)
 	do_done(&p);
 }
 
+/* The cache lifetimes: defaults, timeout=, each one, exclusive. */
+static void test_timeouts(void)
+{
+	static const struct {
+		const char *opts;	/* NULL: none */
+		double attr, entry, negative;
+	} rows[] = {
+		{ NULL, 1, 1, 0 },
+		{ "timeout=5", 5, 5, 0 },
+		{ "timeout=0", 0, 0, 0 },
+		{ "attr_timeout=7", 7, 1, 0 },
+		{ "entry_timeout=0.5,negative_timeout=2", 1, 0.5, 2 },
+		{ "timeout=5,attr_timeout=9", 9, 5, 0 },
+		{ "attr_timeout=9,timeout=5", 9, 5, 0 },
+		{ "exclusive", PFS_EXCLUSIVE_TIMEOUT, PFS_EXCLUSIVE_TIMEOUT,
+		  PFS_EXCLUSIVE_TIMEOUT },
+		{ "exclusive,timeout=30", 30, 30, 30 },
+		{ "exclusive,negative_timeout=0", PFS_EXCLUSIVE_TIMEOUT,
+		  PFS_EXCLUSIVE_TIMEOUT, 0 },
+		{ "exclusive,no_exclusive", 1, 1, 0 },
+	};
+	struct parsed p;
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].opts)
+			do_parse(&p, "-o", rows[i].opts, "/s", "/m", NULL);
+		else
+			do_parse(&p, "/s", "/m", NULL);
+		CU_ASSERT_EQUAL(p.ret, 0);
+		CU_ASSERT_DOUBLE_EQUAL(p.cfg.attr_timeout, rows[i].attr, 1e-9);
+		CU_ASSERT_DOUBLE_EQUAL(p.cfg.entry_timeout, rows[i].entry, 1e-9);
+		CU_ASSERT_DOUBLE_EQUAL(p.cfg.negative_timeout,
+				       rows[i].negative, 1e-9);
+		/* ours are consumed, not handed to libfuse */
+		CU_ASSERT_FALSE(do_left_has(&p, "timeout"));
+		CU_ASSERT_FALSE(do_left_has(&p, "exclusive"));
+		do_done(&p);
+	}
+}
+
 static void test_bad_values(void)
 {
 	static const char *const bad[] = {
 		"timeout=", "timeout=-1", "timeout=abc", "timeout=1x",
 		"timeout=inf", "max_threads=0", "max_threads=-3",
-		"max_threads=many",
+		"max_threads=many", "attr_timeout=-1", "entry_timeout=x",
+		"negative_timeout=nan",
 	};
 	struct parsed p;
 
@@ -293,6 +334,7 @@ int pfs_register_config_suite(void)
 	return !s || !CU_add_test(s, "defaults", test_defaults) ||
 	       !CU_add_test(s, "flags", test_flags) ||
 	       !CU_add_test(s, "values", test_values) ||
+	       !CU_add_test(s, "cache timeouts", test_timeouts) ||
 	       !CU_add_test(s, "bad values", test_bad_values) ||
 	       !CU_add_test(s, "positionals", test_positionals) ||
 	       !CU_add_test(s, "default_permissions with allow_other",
