@@ -37,6 +37,15 @@ struct pfs_inode {
 	uint64_t nlookup;		/* kernel references; table->lock */
 	struct pfs_inode *next;		/* hash chain; table->lock */
 	pthread_rwlock_t size_lock;	/* see above */
+	/*
+	 * -o passthrough: the kernel lets an inode's opens be either all
+	 * passthrough (one backing file) or all classic at any one time,
+	 * and fails an open that breaks this with EIO.  The daemon keeps
+	 * them apart per inode; fs->pt_lock guards these three.
+	 */
+	int pt_backing_id;		/* > 0 while pt_opens > 0 */
+	unsigned int pt_opens;		/* open passthrough handles */
+	unsigned int pt_cached;		/* open classic handles */
 };
 
 struct pfs_inode_table {
