@@ -171,6 +171,24 @@ static bool do_have_sys_admin(void)
 	return data[cap / 32].effective & (1u << (cap % 32));
 }
 
+/*
+ * In the initial user namespace?  Its uid_map is the identity over the
+ * whole range; a user namespace's root has CAP_SYS_ADMIN only there, and the
+ * backing-file ioctl wants it in the initial one.
+ */
+static bool do_in_init_userns(void)
+{
+	unsigned long inside = 1, outside = 1, count = 0;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (!f)
+		return true;	/* no /proc: let the kernel decide */
+	if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) != 3)
+		count = 0;
+	fclose(f);
+	return inside == 0 && outside == 0 && count == 4294967295UL;
+}
+
 const char *pfs_passthrough_unavailable(void)
 {
 	struct utsname u;
@@ -178,8 +196,8 @@ const char *pfs_passthrough_unavailable(void)
 
 	if (!PFS_HAVE_PASSTHROUGH)
 		return "this build's libfuse has none (needs libfuse >= 3.17)";
-	if (!do_have_sys_admin())
-		return "needs CAP_SYS_ADMIN (run as root)";
+	if (!do_have_sys_admin() || !do_in_init_userns())
+		return "the daemon lacks CAP_SYS_ADMIN in the initial user namespace";
 	if (uname(&u) == 0 &&
 	    sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
 	    (major < 6 || (major == 6 && minor < 9)))
