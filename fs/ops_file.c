@@ -96,8 +96,11 @@ static void do_passthrough_open(fuse_req_t req, struct pfs_inode *inode,
 	if (!fs->pt_active)
 		return;
 	pthread_mutex_lock(&fs->pt_lock);
-	if (!inode->pt_opens && !inode->pt_cached)
+	if (!inode->pt_opens && !inode->pt_cached && !inode->pt_failed) {
 		inode->pt_backing_id = do_backing_register(req, f->fd);
+		/* Not again for this inode: libfuse logs every failure. */
+		inode->pt_failed = !inode->pt_backing_id;
+	}
 	if (inode->pt_backing_id) {
 		inode->pt_opens++;
 		f->backing_id = inode->pt_backing_id;
@@ -109,7 +112,10 @@ static void do_passthrough_open(fuse_req_t req, struct pfs_inode *inode,
 	if (!f->backing_id)
 		return;
 	pfs_fi_set_backing(fi, f->backing_id);
-	/* Pages cached by earlier classic opens may be stale: drop them. */
+	/*
+	 * Pages cached by earlier classic opens may be stale: drop them.
+	 * FOPEN_DIRECT_IO would override passthrough in the kernel.
+	 */
 	fi->keep_cache = 0;
 	fi->direct_io = 0;
 }
