@@ -92,6 +92,13 @@ n=$(data_requests "$DEBUG_LOG")
 check "classic: the daemon saw READ/WRITE requests ($n)" test "$n" -gt 0
 debug_umount "$C"
 
+# --check states the weaker case, with and without the option.
+check "--check -o passthrough: on, with its weaker case" bash -c \
+	'"$1" --check -o passthrough "$2" | grep -q "^passthrough: *on .*past end-of-file leaves a hole"' \
+	_ "$PFS_BIN" "$B"
+check "--check: off by default" bash -c \
+	'"$1" --check "$2" | grep -q "^passthrough: *off "' _ "$PFS_BIN" "$B"
+
 # --- 2..4 on one passthrough mount and one classic mount of one tree ---
 mkdir -p "$B/t2"
 pfs_mount "$B/t2" "$C" || done_testing
