@@ -7,8 +7,9 @@
 #     mapped store, reach the daemon as no READ or WRITE request; the
 #     control, the same on a classic mount, shows them.
 #  2. The growth rule stays: a truncate that does not fit is refused with
-#     ENOSPC up front, one that fits is allocated (counted); an append on a
-#     full disk fails with ENOSPC at write(), as natively.
+#     ENOSPC up front, one that fits is allocated (counted); a copy past
+#     end-of-file gets its gap allocated; an append on a full disk fails
+#     with ENOSPC at write(), as natively.
 #  3. The one promise -o passthrough gives up (README): a write that starts
 #     past end-of-file leaves its gap as a hole.  With the disk nearly full,
 #     a mapped store into that gap in the same open raises SIGBUS, as on the
@@ -152,6 +153,12 @@ expect_covered "passthrough: the truncate was allocated" "$B/t2/grow"
 expect_counter "passthrough: growths counted" "$M" growths $((growths0 + 1))
 expect_tool "passthrough: stores into the truncated file" "0 ok" \
 	mmapwrite "$M/grow" 4M --no-truncate --msync
+# copy_file_range still comes to the daemon: its gap is allocated (the
+# raw control of this is t-write-gap).
+"$PFS_TOOL" pwrite "$M/src" 0 64K >/dev/null
+expect_tool "passthrough: copy_file_range 64K to 4M" "0 ok" \
+	copyrange "$M/src" "$M/copy" 4M 64K
+expect_covered "passthrough: the copy's gap is allocated" "$B/t2/copy"
 
 # 3 (disk nearly full): three 2M spacers, one freed before each case.
 for s in 1 2 3; do
