@@ -20,6 +20,9 @@
 #     (a mixed open fails with EIO): three processes opening one file
 #     read-only, for writing and mapped, with overlapping lifetimes, never
 #     see an open fail.
+#  6. On an allow_other mount the kernel still checks each caller's
+#     permissions, new files are the caller's, and a user's passthrough
+#     write clears the setuid bit as natively (control: the raw fs).
 #  5. Without CAP_SYS_ADMIN in the initial user namespace (a mount inside
 #     `unshare --user`) the mount logs one line and uses the classic path.
 . "$(dirname "$0")/lib.sh"
@@ -183,6 +186,33 @@ expect_tool "classic: the gapped write is refused, nothing to fault on" \
 	"1 ENOSPC" gapstore "$C/cl-gap" 32M 4K
 pfs_umount "$M"
 PFS_PID=$CLASSIC_PID PFS_LOG=$CLASSIC_LOG pfs_umount "$C"
+
+# --- 6. other users (allow_other): the caller's rules still hold ---
+if command -v setpriv >/dev/null; then
+	mkdir -p "$B/t6"
+	chmod 0755 "$T" "$B"
+	chmod 1777 "$B/t6"
+	pfs_mount "$B/t6" "$M" -o allow_other,passthrough || done_testing
+	expect_eq "user A creates and writes a file" "0 ok" \
+		"$(utool 1234 1234 "" pwrite "$M/a" 0 64K)"
+	expect_eq "it is A's on the backing store" "1234 1234" \
+		"$(stat -c '%u %g' "$B/t6/a")"
+	expect_eq "user B may not open A's file for writing" "1 EACCES" \
+		"$(utool 1235 1235 "" open-rw "$M/a")"
+	chmod 4755 "$B/t6/a"
+	# CONTROL: natively, A's write clears A's setuid bit.
+	"$PFS_TOOL" pwrite "$B/t6/n" 0 4K >/dev/null
+	chown 1234:1234 "$B/t6/n"
+	chmod 4755 "$B/t6/n"
+	utool 1234 1234 "" pwrite "$B/t6/n" 0 4K >/dev/null
+	expect_eq "raw (control): A's write clears the setuid bit" 755 \
+		"$(stat -c '%a' "$B/t6/n")"
+	expect_eq "passthrough: A's write clears the setuid bit" "0 ok" \
+		"$(utool 1234 1234 "" pwrite "$M/a" 0 4K)"
+	expect_eq "passthrough: setuid bit gone on the backing file" 755 \
+		"$(stat -c '%a' "$B/t6/a")"
+	pfs_umount "$M"
+fi
 
 # --- 5. no CAP_SYS_ADMIN in the initial user namespace: classic path ---
 if unshare --user --map-root-user true 2>/dev/null; then
