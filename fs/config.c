@@ -42,6 +42,8 @@ enum {
 	KEY_ALLOW_COW,
 	KEY_NO_ALLOW_COW,
 	KEY_SPARSE,
+	KEY_PASSTHROUGH,
+	KEY_NO_PASSTHROUGH,
 	KEY_DISCARD,
 };
 
@@ -75,6 +77,8 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("allow_cow", KEY_ALLOW_COW),
 	FUSE_OPT_KEY("no_allow_cow", KEY_NO_ALLOW_COW),
 	FUSE_OPT_KEY("sparse=", KEY_SPARSE),
+	FUSE_OPT_KEY("passthrough", KEY_PASSTHROUGH),
+	FUSE_OPT_KEY("no_passthrough", KEY_NO_PASSTHROUGH),
 	/* mount(8), fstab and systemd words: meaningless to the daemon. */
 	FUSE_OPT_KEY("defaults", KEY_DISCARD),
 	FUSE_OPT_KEY("auto", KEY_DISCARD),
@@ -334,6 +338,12 @@ static int do_opt_proc(void *data, const char *arg, int key,
 	case KEY_NO_ALLOW_COW:
 		cfg->rules.allow_cow = false;
 		return 0;
+	case KEY_PASSTHROUGH:
+		cfg->passthrough = true;
+		return 0;
+	case KEY_NO_PASSTHROUGH:
+		cfg->passthrough = false;
+		return 0;
 	case KEY_SPARSE:
 		return do_add_sparse(ps, arg) == 0 ? 0 : -1;
 	case KEY_DISCARD:
@@ -478,6 +488,11 @@ void pfs_config_usage(const char *progname)
 	       "                           paths (from the mount root) left to behave\n"
 	       "                           like the backing filesystem; a glob without\n"
 	       "                           '/' matches the base name in any directory\n"
+	       "    -o passthrough         reads, writes and mmap go straight to the\n"
+	       "                           backing file (kernel >= 6.9, root); a write\n"
+	       "                           that starts past end-of-file leaves a hole\n"
+	       "                           that is allocated only at the next open for\n"
+	       "                           writing (default: no_passthrough)\n"
 	       "    -o no_default_permissions\n"
 	       "                           with allow_other, do not turn on\n"
 	       "                           default_permissions (it is on by default)\n"

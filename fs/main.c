@@ -229,8 +229,10 @@ out_free_root:
 }
 
 /* --check BACKING: what the backing store supports, without mounting. */
-static int do_check(const char *source, const struct pfs_rules *rules)
+static int do_check(const char *source, const struct pfs_rules *rules,
+		    bool passthrough)
 {
+	const char *no_pt = pfs_passthrough_unavailable();
 	struct pfs_caps caps;
 	struct statvfs sv;
 	int fd = do_open_source(source);
@@ -263,6 +265,16 @@ static int do_check(const char *source, const struct pfs_rules *rules)
 		       caps.reserved_bytes);
 	printf("\nguarantee:      %s\n",
 	       pfs_caps_guarantee(&caps, rules, false));
+	/* -o passthrough: whether it can work, and what it gives up. */
+	if (no_pt)
+		printf("passthrough:    unavailable (%s)%s\n", no_pt,
+		       passthrough ? ": -o passthrough mounts use the classic data path" : "");
+	else if (passthrough)
+		printf("passthrough:    on (-o passthrough): %s\n",
+		       PFS_PASSTHROUGH_CAVEAT);
+	else
+		printf("passthrough:    off (-o passthrough would give up one case: %s)\n",
+		       PFS_PASSTHROUGH_CAVEAT);
 	do_check_below(source, rules);
 	return 0;
 }
@@ -333,7 +345,8 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	}
 	if (cfg.check || cfg.stats) {
-		ret = cfg.check ? do_check(cfg.source, &cfg.rules) :
+		ret = cfg.check ? do_check(cfg.source, &cfg.rules,
+					   cfg.passthrough) :
 				  do_stats(cfg.source);
 		goto out_free_args;
 	}
@@ -342,6 +355,8 @@ int main(int argc, char *argv[])
 	fs.entry_timeout = cfg.entry_timeout;
 	fs.negative_timeout = cfg.negative_timeout;
 	pthread_mutex_init(&fs.open_lock, NULL);
+	pthread_mutex_init(&fs.pt_lock, NULL);
+	fs.passthrough = cfg.passthrough;
 	do_raise_nofile();
 	/*
 	 * The daemon's own umask is 0: the caller's umask is applied per

@@ -10,8 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "pfs_compat.h"
@@ -164,9 +167,81 @@ void pfs_handle_untrack(fuse_req_t req, struct pfs_handle *h)
 	pthread_mutex_unlock(&fs->open_lock);
 }
 
+/* Does this thread have CAP_SYS_ADMIN (the backing-file ioctl needs it)? */
+static bool do_have_sys_admin(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+	const int cap = CAP_SYS_ADMIN;
+
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		return false;
+	return data[cap / 32].effective & (1u << (cap % 32));
+}
+
+/*
+ * In the initial user namespace?  Its uid_map is the identity over the
+ * whole range; a user namespace's root has CAP_SYS_ADMIN only there, and the
+ * backing-file ioctl wants it in the initial one.
+ */
+static bool do_in_init_userns(void)
+{
+	unsigned long inside = 1, outside = 1, count = 0;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (!f)
+		return true;	/* no /proc: let the kernel decide */
+	if (fscanf(f, "%lu %lu %lu", &inside, &outside, &count) != 3)
+		count = 0;
+	fclose(f);
+	return inside == 0 && outside == 0 && count == 4294967295UL;
+}
+
+const char *pfs_passthrough_unavailable(void)
+{
+	struct utsname u;
+	unsigned int major = 0, minor = 0;
+
+	if (!PFS_HAVE_PASSTHROUGH)
+		return "this build's libfuse has none (needs libfuse >= 3.17)";
+	if (!do_have_sys_admin() || !do_in_init_userns())
+		return "the daemon lacks CAP_SYS_ADMIN in the initial user namespace";
+	if (uname(&u) == 0 &&
+	    sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
+	    (major < 6 || (major == 6 && minor < 9)))
+		return "needs Linux >= 6.9";
+	return NULL;
+}
+
+/*
+ * -o passthrough: ask the kernel to run open files' reads, writes and mmap
+ * itself.  Without libfuse >= 3.17, CAP_SYS_ADMIN or a kernel that offers
+ * it (>= 6.9, CONFIG_FUSE_PASSTHROUGH) the mount keeps the classic data
+ * path and says so in one line.  Passthrough excludes the writeback cache,
+ * which preallocfs never wants anyway.
+ */
+static void do_init_passthrough(struct pfs_fs *fs, struct fuse_conn_info *conn)
+{
+	const char *why;
+
+	if (!fs->passthrough)
+		return;
+	why = pfs_passthrough_unavailable();
+	if (!why && !pfs_conn_want_passthrough(conn))
+		why = "the kernel does not offer it (needs Linux >= 6.9 with CONFIG_FUSE_PASSTHROUGH)";
+	fs->pt_active = !why;
+	if (why)
+		pfs_warn("passthrough unavailable: %s; using the classic data path",
+			 why);
+	else
+		pfs_info("passthrough: reads, writes and mmap go straight to "
+			 "the backing files; %s", PFS_PASSTHROUGH_CAVEAT);
+}
+
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
 	/*
 	 * No writeback cache: with it the kernel acknowledges write() and
 	 * sends the data later, so ENOSPC from the backing store could only
@@ -248,6 +323,7 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	pfs_conn_want(conn, FUSE_CAP_POSIX_LOCKS);
 	pfs_conn_want(conn, FUSE_CAP_FLOCK_LOCKS);
+	do_init_passthrough(userdata, conn);
 	pfs_dbg("init: want 0x%llx max_write %u",
 		(unsigned long long)pfs_conn_wanted(conn), conn->max_write);
 }

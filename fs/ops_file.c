@@ -17,6 +17,7 @@
 #include "pfs_compat.h"
 #include "pfs_creds.h"
 #include "pfs_handle.h"
+#include "pfs_fuse.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
 
@@ -57,8 +58,97 @@ static struct pfs_file *do_new_file(fuse_req_t req, int fd, int flags)
 	return f;
 }
 
+/*
+ * -o passthrough.  The kernel does a passthrough file's reads, writes,
+ * splice and mmap on the backing file itself; size changes (setattr),
+ * fallocate and copy_file_range still come here, so the growth rule holds,
+ * and holes were filled at open.  What the daemon cannot see is a write
+ * that starts past end-of-file: its gap stays a hole until the next open
+ * for writing fills it (PFS_PASSTHROUGH_CAVEAT).
+ *
+ * The kernel takes an inode's opens as either all passthrough, sharing one
+ * backing file, or all classic at any one time, and fails an open that
+ * breaks the rule with EIO.  So an open joins the mode its inode is in,
+ * and only an inode without open handles may start passthrough; if that
+ * fails the open stays classic.  A user's open() never fails because of
+ * passthrough.
+ */
+
+/* The unprivileged identity passthrough reads and writes run as. */
+#define PFS_PT_NOBODY 65534
+
+/*
+ * Register fd (this open's backing fd) as the inode's backing file: its id,
+ * or 0.  The kernel runs the passthrough reads and writes with the
+ * credentials of this call, so it is made as nobody (a non-zero fsuid also
+ * drops CAP_FSETID; CAP_SYS_ADMIN, which the ioctl needs, stays): such
+ * writes never take ext4's root reserve, whoever opens the file, and they
+ * clear setuid and setgid bits as an ordinary user's writes do.
+ */
+static int do_backing_register(fuse_req_t req, int fd)
+{
+	struct pfs_creds c;
+	int id;
+
+	pfs_creds_enter_ids(PFS_PT_NOBODY, PFS_PT_NOBODY, &c);
+	id = pfs_passthrough_open(req, fd);
+	pfs_creds_leave(&c);
+	return id > 0 ? id : 0;
+}
+
+static void do_passthrough_open(fuse_req_t req, struct pfs_inode *inode,
+				struct pfs_file *f, struct fuse_file_info *fi)
+{
+	struct pfs_fs *fs = pfs_fs(req);
+
+	if (!fs->pt_active)
+		return;
+	pthread_mutex_lock(&fs->pt_lock);
+	if (!inode->pt_opens && !inode->pt_cached && !inode->pt_failed) {
+		inode->pt_backing_id = do_backing_register(req, f->fd);
+		/* Not again for this inode: libfuse logs every failure. */
+		inode->pt_failed = !inode->pt_backing_id;
+	}
+	if (inode->pt_backing_id) {
+		inode->pt_opens++;
+		f->backing_id = inode->pt_backing_id;
+	} else {
+		inode->pt_cached++;
+	}
+	f->pt_inode = inode;
+	pthread_mutex_unlock(&fs->pt_lock);
+	if (!f->backing_id)
+		return;
+	pfs_fi_set_backing(fi, f->backing_id);
+	/*
+	 * Pages cached by earlier classic opens may be stale: drop them.
+	 * FOPEN_DIRECT_IO would override passthrough in the kernel.
+	 */
+	fi->keep_cache = 0;
+	fi->direct_io = 0;
+}
+
+/* The release side: the last passthrough open unregisters the backing. */
+static void do_passthrough_release(fuse_req_t req, struct pfs_file *f)
+{
+	struct pfs_fs *fs = pfs_fs(req);
+	struct pfs_inode *inode = f->pt_inode;
+
+	if (!inode)
+		return;
+	pthread_mutex_lock(&fs->pt_lock);
+	if (!f->backing_id) {
+		inode->pt_cached--;
+	} else if (--inode->pt_opens == 0) {
+		pfs_passthrough_close(req, inode->pt_backing_id);
+		inode->pt_backing_id = 0;
+	}
+	pthread_mutex_unlock(&fs->pt_lock);
+}
+
 static void do_free_file(fuse_req_t req, struct pfs_file *f)
 {
+	do_passthrough_release(req, f);
 	pfs_handle_untrack(req, &f->h);
 	close(f->fd);
 	free(f);
@@ -205,12 +295,13 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out_close;
 	}
 	fi->fh = (uintptr_t)f;
+	do_passthrough_open(req, pfs_inode(req, e.ino), f, fi);
 	if (fuse_reply_create(req, &e, fi) == -ENOENT) {
 		/* Interrupted: the kernel will send no release or forget. */
-		pfs_inode_forget(&pfs_fs(req)->table, pfs_inode(req, e.ino), 1);
 		if (created)
 			do_uncreate(pfs_inode(req, parent)->fd, name, f->fd);
 		do_free_file(req, f);
+		pfs_inode_forget(&pfs_fs(req)->table, pfs_inode(req, e.ino), 1);
 	}
 	return;
 
@@ -298,6 +389,7 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uintptr_t)f;
+	do_passthrough_open(req, inode, f, fi);
 	if (fuse_reply_open(req, fi) == -ENOENT)
 		do_free_file(req, f);
 }

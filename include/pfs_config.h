@@ -58,6 +58,11 @@ struct pfs_config {
 	 */
 	bool default_permissions;
 	bool no_default_permissions;
+	/*
+	 * -o passthrough: reads, writes and mmap of open files go from the
+	 * kernel straight to the backing file (off by default: see README).
+	 */
+	bool passthrough;
 	struct pfs_rules rules;	/* holes=, punch_hole=, fallback=, allow_cow, sparse= */
 };
 

@@ -84,4 +84,68 @@ static inline uint64_t pfs_conn_wanted(const struct fuse_conn_info *conn)
 #define FUSE_CAP_HANDLE_KILLPRIV_V2 (1 << 21)
 #endif
 
+/*
+ * FUSE passthrough (libfuse >= 3.17, kernel >= 6.9): an open file's reads,
+ * writes and mmap go from the kernel straight to a backing file.  With
+ * 3.14 it is simply unavailable: init never asks for it, so the rest of
+ * these are never called there.
+ */
+#if FUSE_USE_VERSION >= 317 && defined(FUSE_CAP_PASSTHROUGH)
+#define PFS_HAVE_PASSTHROUGH 1
+
+static inline bool pfs_conn_want_passthrough(struct fuse_conn_info *conn)
+{
+	/*
+	 * Stack depth 0: the backing files are on an ordinary filesystem
+	 * (a backing file on overlayfs or FUSE fails to register, and that
+	 * open falls back to the classic path).
+	 */
+	conn->max_backing_stack_depth = 0;
+	return pfs_conn_want(conn, FUSE_CAP_PASSTHROUGH);
+}
+
+/* Register fd as a backing file: its id (> 0), or 0 (libfuse logs why). */
+static inline int pfs_passthrough_open(fuse_req_t req, int fd)
+{
+	return fuse_passthrough_open(req, fd);
+}
+
+static inline void pfs_passthrough_close(fuse_req_t req, int backing_id)
+{
+	fuse_passthrough_close(req, backing_id);
+}
+
+static inline void pfs_fi_set_backing(struct fuse_file_info *fi, int id)
+{
+	fi->backing_id = id;
+}
+#else
+#define PFS_HAVE_PASSTHROUGH 0
+
+static inline bool pfs_conn_want_passthrough(struct fuse_conn_info *conn)
+{
+	(void)conn;
+	return false;
+}
+
+static inline int pfs_passthrough_open(fuse_req_t req, int fd)
+{
+	(void)req;
+	(void)fd;
+	return 0;
+}
+
+static inline void pfs_passthrough_close(fuse_req_t req, int backing_id)
+{
+	(void)req;
+	(void)backing_id;
+}
+
+static inline void pfs_fi_set_backing(struct fuse_file_info *fi, int id)
+{
+	(void)fi;
+	(void)id;
+}
+#endif
+
 #endif /* PFS_FUSE_H */

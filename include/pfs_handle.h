@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Open-file and open-directory handles, stored in fuse_file_info.fh.
- * A handle is a small struct rather than a bare fd so it can later carry a
- * FUSE passthrough backing id (libfuse >= 3.17) without touching handlers.
+ * A handle is a small struct rather than a bare fd, so it also carries the
+ * FUSE passthrough state of the open (-o passthrough, libfuse >= 3.17).
  * A handle is used by one request at a time for directories (the kernel
  * serializes readdir per open file); file handles are only read after open.
  */
@@ -29,10 +29,19 @@ struct pfs_handle {
 	struct pfs_handle *next;	/* open_lock */
 };
 
+struct pfs_inode;
+
 struct pfs_file {
 	struct pfs_handle h;
 	int fd;		/* backing fd, opened with the caller's access mode */
 	bool append;	/* opened O_APPEND: every write lands at end-of-file */
+	/*
+	 * -o passthrough: how this open counts in its inode's open mode
+	 * (pfs_inode pt_*): the backing id its reads and writes go to, or
+	 * counted as a classic (cached) open; set at open, then immutable.
+	 */
+	int backing_id;			/* > 0: a passthrough open */
+	struct pfs_inode *pt_inode;	/* whose pt_* count it, or NULL */
 };
 
 struct pfs_dir {

@@ -54,6 +54,16 @@ struct pfs_inode {
 	pthread_rwlock_t size_lock;	/* see above */
 	pthread_mutex_t cache_lock;	/* guards stamp */
 	struct pfs_stamp stamp;		/* kernel's view; cache_lock */
+	/*
+	 * -o passthrough: the kernel lets an inode's opens be either all
+	 * passthrough (one backing file) or all classic at any one time,
+	 * and fails an open that breaks this with EIO.  The daemon keeps
+	 * them apart per inode; fs->pt_lock guards these four.
+	 */
+	int pt_backing_id;		/* > 0 while pt_opens > 0 */
+	unsigned int pt_opens;		/* open passthrough handles */
+	unsigned int pt_cached;		/* open classic handles */
+	bool pt_failed;			/* registration failed: classic */
 };
 
 struct pfs_inode_table {

@@ -26,7 +26,26 @@ struct pfs_fs {
 	struct fuse_session *se;	/* for notifications; set before the loop */
 	pthread_mutex_t open_lock;	/* guards the list of open handles */
 	struct pfs_handle *open;	/* open files and dirs; open_lock */
+	bool passthrough;		/* -o passthrough asked; read-only */
+	bool pt_active;			/* ... and the kernel agreed (init) */
+	/*
+	 * Guards every inode's pt_* fields.  Held across the backing-id
+	 * ioctl (no request is ever waited for under it).
+	 */
+	pthread_mutex_t pt_lock;
 };
+
+/*
+ * -o passthrough: why it cannot work here (libfuse, CAP_SYS_ADMIN, kernel
+ * version), or NULL.  The kernel's own answer comes only at init.
+ */
+const char *pfs_passthrough_unavailable(void);
+
+/* The one promise -o passthrough gives up, for the log and --check. */
+#define PFS_PASSTHROUGH_CAVEAT                                              \
+	"a write that starts past end-of-file leaves a hole that is only "  \
+	"allocated at the next open for writing (a mapped store into it "   \
+	"may raise SIGBUS on a full disk until then)"
 
 /* Put a new handle on / take a released one off the open list. */
 void pfs_handle_track(fuse_req_t req, struct pfs_handle *h);

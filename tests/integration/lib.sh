@@ -406,7 +406,10 @@ pfs_mount_under()
 	shift 2
 	mkdir -p "$mnt"
 	PFS_LOG=$T/daemon.${#_pfs_pids[@]}.log
-	"${wrap[@]}" "$PFS_BIN" -f "$@" "$backing" "$mnt" 2>"$PFS_LOG" &
+	# PFS_EXTRA_OPTS: options for every mount of a test (a second run of
+	# it with -o passthrough, see meson.build).
+	"${wrap[@]}" "$PFS_BIN" -f ${PFS_EXTRA_OPTS:+-o "$PFS_EXTRA_OPTS"} \
+		"$@" "$backing" "$mnt" 2>"$PFS_LOG" &
 	PFS_PID=$!
 	_pfs_pids+=("$PFS_PID")
 	_pfs_mounts+=("$mnt")

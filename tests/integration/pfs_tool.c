@@ -210,10 +210,11 @@ static _Noreturn void usage(void)
 		"       %s mmapbyte PATH SIZE BYTE [--msync] [--ready F] [--go F]\n"
 		"       %s isbyte PATH SIZE BYTE\n"
 		"       %s odirect PATH CHUNK | pwrite1 PATH OFFSET LEN\n"
-		"       %s mapstop PATH SIZE1 SIZE2 READY GO | pagematch PATH SIZE\n",
+		"       %s mapstop PATH SIZE1 SIZE2 READY GO | pagematch PATH SIZE\n"
+		"       %s gapstore PATH OFF LEN | openmix PATH SECONDS\n",
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
 		prog, prog, prog, prog, prog, prog, prog, prog, prog, prog,
-		prog, prog, prog, prog, prog, prog);
+		prog, prog, prog, prog, prog, prog, prog);
 	exit(EXIT_USAGE);
 }
 
@@ -2015,6 +2016,111 @@ static int cmd_mmapsum(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * -o passthrough (t-passthrough).
+ *
+ * gapstore PATH OFF LEN: in one open, pwrite LEN bytes at OFF (past
+ * end-of-file: the write leaves a gap), then store through a shared
+ * mapping into the whole gap [old size, OFF) and msync.  "ok", or the
+ * errno of the failing call; a store into an unallocatable hole raises
+ * SIGBUS (exit status 135 in the shell).
+ */
+static int cmd_gapstore(int argc, char **argv)
+{
+	off_t off, len, old;
+	struct stat st;
+	uint8_t *buf, *map;
+	int fd;
+
+	if (argc != 3)
+		usage();
+	off = parse_size(argv[1]);
+	len = parse_size(argv[2]);
+	fd = open(argv[0], O_RDWR | O_CREAT, 0644);
+	if (fd == -1)
+		return sys_fail("open", argv[0], errno);
+	if (fstat(fd, &st) == -1)
+		return sys_fail("fstat", argv[0], errno);
+	old = st.st_size;
+	buf = malloc((size_t)len);
+	if (!buf)
+		return sys_fail("malloc", argv[0], ENOMEM);
+	pattern_fill(buf, (uint64_t)off, (size_t)len);
+	if (pwrite(fd, buf, (size_t)len, off) != len)
+		return sys_fail("pwrite", argv[0], errno ? errno : EIO);
+	map = mmap(NULL, (size_t)(off + len), PROT_READ | PROT_WRITE,
+		   MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED)
+		return sys_fail("mmap", argv[0], errno);
+	/* SIGBUS kills, also under ASan (which would catch it and exit 1). */
+	if (sigaction(SIGBUS, &(struct sigaction){ .sa_handler = SIG_DFL },
+		      NULL) == -1)
+		return sys_fail("sigaction", "SIGBUS", errno);
+	memset(map + old, 0x5a, (size_t)(off - old));
+	if (msync(map, (size_t)(off + len), MS_SYNC) == -1)
+		return sys_fail("msync", argv[0], errno);
+	munmap(map, (size_t)(off + len));
+	free(buf);
+	if (close(fd) == -1)
+		return sys_fail("close", argv[0], errno);
+	printf("ok\n");
+	return 0;
+}
+
+/*
+ * openmix PATH SECONDS: for SECONDS, open PATH read-only and read-write in
+ * changing orders with overlapping lifetimes, read, write one byte inside
+ * the file, and store one byte through a mapping.  "ok N" (N rounds), or
+ * the errno name of the first failure.  Several at once on one file
+ * exercise the kernel's rule that an inode's opens are all passthrough or
+ * all classic: no open may fail because of it.
+ */
+static int cmd_openmix(int argc, char **argv)
+{
+	time_t end;
+	long rounds = 0;
+	char c;
+
+	if (argc != 2)
+		usage();
+	end = time(NULL) + atoi(argv[1]);
+	while (time(NULL) < end) {
+		int ro = open(argv[0], O_RDONLY);
+		int rw, rw2;
+		uint8_t *map;
+
+		if (ro == -1)
+			return sys_fail("open O_RDONLY", argv[0], errno);
+		rw = open(argv[0], rounds % 2 ? O_RDWR : O_WRONLY);
+		if (rw == -1)
+			return sys_fail("open for writing", argv[0], errno);
+		if (pread(ro, &c, 1, 0) != 1)
+			return sys_fail("pread", argv[0], errno ? errno : EIO);
+		close(ro);
+		if (pwrite(rw, "x", 1, rounds % 4096) != 1)
+			return sys_fail("pwrite", argv[0], errno ? errno : EIO);
+		rw2 = open(argv[0], O_RDWR);
+		if (rw2 == -1)
+			return sys_fail("open O_RDWR", argv[0], errno);
+		close(rw);
+		map = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, rw2,
+			   0);
+		if (map == MAP_FAILED)
+			return sys_fail("mmap", argv[0], errno);
+		close(rw2);
+		/* The mapping outlives its open: the file is released later. */
+		map[rounds % 4096] = 'y';
+		ro = open(argv[0], O_RDONLY);
+		if (ro == -1)
+			return sys_fail("open O_RDONLY (mapped)", argv[0], errno);
+		munmap(map, 4096);
+		close(ro);
+		rounds++;
+	}
+	printf("ok %ld\n", rounds);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -2070,6 +2176,8 @@ static const struct {
 	{ "pwrite1", cmd_pwrite1 },
 	{ "mapstop", cmd_mapstop },
 	{ "pagematch", cmd_pagematch },
+	{ "gapstore", cmd_gapstore },
+	{ "openmix", cmd_openmix },
 	{ "mmapsum", cmd_mmapsum },
 };
 

@@ -327,6 +327,25 @@ static void test_rules(void)
 	do_done(&p);
 }
 
+/* -o passthrough: off by default, ours (not libfuse's), last word wins. */
+static void test_passthrough(void)
+{
+	struct parsed p;
+
+	do_parse(&p, "/s", "/m", NULL);
+	CU_ASSERT_FALSE(p.cfg.passthrough);
+	do_done(&p);
+	do_parse(&p, "-o", "passthrough", "/s", "/m", NULL);
+	CU_ASSERT_EQUAL(p.ret, 0);
+	CU_ASSERT_TRUE(p.cfg.passthrough);
+	CU_ASSERT_FALSE(do_left_has(&p, "passthrough"));
+	do_done(&p);
+	do_parse(&p, "-o", "passthrough,no_passthrough", "/s", "/m", NULL);
+	CU_ASSERT_FALSE(p.cfg.passthrough);
+	CU_ASSERT_FALSE(do_left_has(&p, "passthrough"));
+	do_done(&p);
+}
+
 int pfs_register_config_suite(void)
 {
 	CU_pSuite s = CU_add_suite("config", NULL, NULL);
@@ -337,6 +356,7 @@ int pfs_register_config_suite(void)
 	       !CU_add_test(s, "cache timeouts", test_timeouts) ||
 	       !CU_add_test(s, "bad values", test_bad_values) ||
 	       !CU_add_test(s, "positionals", test_positionals) ||
+	       !CU_add_test(s, "passthrough", test_passthrough) ||
 	       !CU_add_test(s, "default_permissions with allow_other",
 			    test_default_permissions) ||
 	       !CU_add_test(s, "holes, punch_hole, fallback, allow_cow, sparse",
