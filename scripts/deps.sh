@@ -48,8 +48,8 @@ deps=(
 	"getfacl acl"			"setfacl acl"	# ACL tests
 	"systemd-analyze systemd"	"systemd-escape systemd"
 	"groff groff-base"		# man page check
-	# bench/bench.sh
-	"bc bc"				"python3 python3"
+	# bench/bench.sh (cc: bench/benchop.c), tests' helpers
+	"cc gcc"			"python3 python3"
 	"sqlite3 sqlite3"		# t-locks: a shared database
 	"mergerfs mergerfs"		"bindfs bindfs"	# bench/bench.sh: the peers
 	"fincore util-linux"		# t-cache
