@@ -224,6 +224,7 @@ int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
 	c->switched = false;
 	c->groups = false;
 	c->umask = false;
+	c->fsetid = false;
 	if (!daemon_is_root || (ctx->uid == 0 && ctx->gid == 0))
 		return 0;
 	n = do_caller_groups(req, stack, &heap);
@@ -236,6 +237,7 @@ int pfs_creds_enter(fuse_req_t req, struct pfs_creds *c)
 	setfsuid(ctx->uid);
 	c->switched = true;
 	c->groups = true;
+	c->fs_caps = ctx->uid == 0;
 	return 0;
 }
 
@@ -250,6 +252,7 @@ int pfs_creds_enter_look(fuse_req_t req, struct pfs_creds *c)
 		c->switched = false;
 		c->groups = false;
 		c->umask = false;
+		c->fsetid = false;
 		return 0;
 	}
 	return pfs_creds_enter(req, c);
@@ -297,11 +300,13 @@ void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c)
 	c->switched = false;
 	c->groups = false;
 	c->umask = false;
+	c->fsetid = false;
 	if (!daemon_is_root || (uid == daemon_fsuid && gid == daemon_fsgid))
 		return;
 	setfsgid(gid);
 	setfsuid(uid);
 	c->switched = true;
+	c->fs_caps = uid == 0;
 }
 
 void pfs_creds_leave(struct pfs_creds *c)
@@ -318,4 +323,76 @@ void pfs_creds_leave(struct pfs_creds *c)
 		pfs_err("cannot restore the daemon's groups: %m");
 	c->switched = false;
 	c->groups = false;
+}
+
+bool pfs_creds_caller_fsetid(fuse_req_t req)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	char stack[PFS_STATUS_BUF];
+	char path[64];
+	char *hbuf, *p;
+	bool has;
+
+	if (ctx->pid == 0)
+		return ctx->uid == 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", (int)ctx->pid,
+		 (int)ctx->pid);
+	if (do_read_status(path, stack, sizeof(stack), &hbuf) < 0)
+		return ctx->uid == 0;
+	p = strstr(hbuf ? hbuf : stack, "\nCapEff:");
+	if (p) {
+		unsigned long long eff = strtoull(p + strlen("\nCapEff:"),
+						  NULL, 16);
+
+		has = (eff >> CAP_FSETID) & 1;
+	} else {
+		has = ctx->uid == 0;
+	}
+	free(hbuf);
+	return has;
+}
+
+/* Raise or drop one capability in this thread's effective set. */
+static void do_set_effective(int cap, bool on)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[2];
+
+	if (syscall(SYS_capget, &hdr, data) == -1)
+		goto fail;
+	if (on)
+		data[cap / 32].effective |= 1u << (cap % 32);
+	else
+		data[cap / 32].effective &= ~(1u << (cap % 32));
+	if (syscall(SYS_capset, &hdr, data) == 0)
+		return;
+fail:
+	pfs_warn_once(warned_capset,
+		      "cannot change CAP_FSETID for a request: %m (setuid/setgid bits may be cleared differently from the backing filesystem; logged once)");
+}
+
+/*
+ * A root daemon's thread has CAP_FSETID while its fsuid is 0: the kernel
+ * drops the filesystem capabilities with a non-zero fsuid and raises them
+ * again when it goes back to 0 (pfs_creds_leave).
+ */
+static bool do_has_fsetid(const struct pfs_creds *c)
+{
+	return !c->switched || c->fs_caps;
+}
+
+void pfs_creds_fsetid(struct pfs_creds *c, bool on)
+{
+	c->fsetid = daemon_is_root && on != do_has_fsetid(c);
+	if (c->fsetid)
+		do_set_effective(CAP_FSETID, on);
+}
+
+void pfs_creds_fsetid_end(struct pfs_creds *c)
+{
+	if (c->fsetid)
+		do_set_effective(CAP_FSETID, do_has_fsetid(c));
+	c->fsetid = false;
 }

@@ -240,8 +240,17 @@ static void do_init_passthrough(struct pfs_fs *fs, struct fuse_conn_info *conn)
 			 "the backing files; %s", PFS_PASSTHROUGH_CAVEAT);
 }
 
+static bool do_killpriv_v2_allowed(void)
+{
+	const char *v = getenv("PREALLOCFS_KILLPRIV_V2");
+
+	return !v || strcmp(v, "0") != 0;
+}
+
 static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 {
+	struct pfs_fs *fs = userdata;
+
 	/*
 	 * No writeback cache: with it the kernel acknowledges write() and
 	 * sends the data later, so ENOSPC from the backing store could only
@@ -251,17 +260,24 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	pfs_conn_unwant(conn, FUSE_CAP_WRITEBACK_CACHE);
 	/*
-	 * Let the kernel clear setuid/setgid bits on write and chown (it
-	 * sends an explicit mode change); the daemon runs with CAP_FSETID,
-	 * so a backing write would not clear them itself.
+	 * Clearing setuid/setgid and security.capability on write, truncate
+	 * and chown.  Without KILLPRIV_V2 the kernel does it (an explicit
+	 * mode change, a removexattr), and to know whether there is a
+	 * capability to remove it asks for security.capability before every
+	 * single write: one GETXATTR round trip per write.  With v2 the
+	 * kernel leaves it to the daemon and can mark inodes S_NOSEC: the
+	 * backing filesystem clears the bits itself on the daemon's backing
+	 * write, truncate or chown, as for the caller, once the thread's
+	 * CAP_FSETID matches the caller's (pfs_creds_fsetid).  Version 1
+	 * (kill on every write, whoever writes) stays off.
+	 * PREALLOCFS_KILLPRIV_V2=0 in the environment turns v2 off too.
 	 */
 	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV);
-	/*
-	 * The same for v2 (not a libfuse default in 3.14 or 3.17, but it
-	 * would tell the kernel not to clear the bits either): off until the
-	 * daemon clears them itself.
-	 */
-	pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
+	if (do_killpriv_v2_allowed())
+		fs->killpriv_v2 =
+			pfs_conn_want(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
+	else
+		pfs_conn_unwant(conn, FUSE_CAP_HANDLE_KILLPRIV_V2);
 	/*
 	 * Parallel lookups and readdirs in one directory: never negotiated
 	 * so far (3.14 set the flag by default but never sent it to the

@@ -123,16 +123,34 @@ static int do_chmod(struct pfs_inode *inode, struct fuse_file_info *fi,
 	return 0;
 }
 
+/* Clear setuid, and setgid if group-exec, as a native truncate does. */
+static int do_kill_bits(struct pfs_inode *inode, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int ret = pfs_do_getattr(inode, &st);
+
+	if (ret < 0 || !pfs_has_kill_bits(st.st_mode))
+		return ret;
+	if (!(st.st_mode & S_ISUID) && !(st.st_mode & S_IXGRP))
+		return 0;
+	st.st_mode &= ~(mode_t)S_ISUID;
+	if (st.st_mode & S_IXGRP)
+		st.st_mode &= ~(mode_t)S_ISGID;
+	return do_chmod(inode, fi, st.st_mode & 07777);
+}
+
 void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 int valid, struct fuse_file_info *fi)
 {
 	struct pfs_inode *inode = pfs_inode(req, ino);
+	bool v2 = pfs_fs(req)->killpriv_v2;
 	struct pfs_creds c;
 	struct stat st;
 	bool kill;
 	int ret;
 
-	kill = (valid & FUSE_SET_ATTR_MODE) &&
+	/* With KILLPRIV_V2 the kernel sends no mode change to clear bits. */
+	kill = !v2 && (valid & FUSE_SET_ATTR_MODE) &&
 	       do_looks_like_kill(inode, attr->st_mode, &st);
 
 	/* Owner, mode, times and size change with the caller's rights. */
@@ -146,7 +164,15 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 	 * (ENOSPC), and a refused request must leave the file unchanged.
 	 */
 	if (valid & FUSE_SET_ATTR_SIZE) {
+		/*
+		 * KILLPRIV_V2: FATTR_KILL_SUIDGID (libfuse's KILL_SUID bit)
+		 * comes with a truncate when the caller lacks CAP_FSETID;
+		 * the backing truncate then clears the bits as natively.
+		 */
+		if (v2)
+			pfs_creds_fsetid(&c, !(valid & FUSE_SET_ATTR_KILL_SUID));
 		ret = do_resize(req, inode, fi, attr->st_size);
+		pfs_creds_fsetid_end(&c);
 		if (ret < 0)
 			goto out;
 	}
@@ -187,6 +213,14 @@ out:
 	 */
 	if (ret == 0 && kill)
 		ret = do_chmod(inode, fi, attr->st_mode);
+	/*
+	 * KILLPRIV_V2 truncate: not every backing filesystem clears the bits
+	 * on a growth by fallocate (tmpfs does not); a truncate does, so do
+	 * it here when the kernel asked, with the daemon's rights.
+	 */
+	if (ret == 0 && v2 && (valid & FUSE_SET_ATTR_SIZE) &&
+	    (valid & FUSE_SET_ATTR_KILL_SUID))
+		ret = do_kill_bits(inode, fi);
 out_reply:
 	/*
 	 * Reply with attributes read after the change: a stale, smaller

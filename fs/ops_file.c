@@ -239,6 +239,24 @@ static void do_uncreate(int dirfd, const char *name, int fd)
 	errno = saved;
 }
 
+/*
+ * KILLPRIV_V2, an O_TRUNC open of an existing file with setuid/setgid bits
+ * (name in dirfd, or "" for dirfd itself): the backing truncate clears
+ * them as for a caller with this thread's CAP_FSETID; give it the
+ * caller's (pfs_creds.h).  Undone by pfs_creds_fsetid_end.
+ */
+static void do_trunc_fsetid(fuse_req_t req, int dirfd, const char *name,
+			    struct pfs_creds *c)
+{
+	struct stat st;
+
+	if (pfs_fs(req)->killpriv_v2 &&
+	    fstatat(dirfd, name, &st,
+		    AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) == 0 &&
+	    pfs_has_kill_bits(st.st_mode))
+		pfs_creds_fsetid(c, pfs_creds_caller_fsetid(req));
+}
+
 void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		mode_t mode, struct fuse_file_info *fi)
 {
@@ -256,9 +274,12 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	if (fi->flags & O_TRUNC)
+		do_trunc_fsetid(req, pfs_inode(req, parent)->fd, name, &c);
 	fd = do_create_open(pfs_inode(req, parent)->fd, name,
 			    do_backing_flags(fi->flags), mode, &created);
 	ret = fd == -1 ? pfs_neg_errno() : 0;
+	pfs_creds_fsetid_end(&c);
 	pfs_creds_leave(&c);
 	if (ret < 0) {
 		fuse_reply_err(req, -ret);
@@ -344,6 +365,8 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if (trunc)
 		pthread_rwlock_wrlock(&inode->size_lock);
+	if (trunc)
+		do_trunc_fsetid(req, inode->fd, "", &c);
 	/*
 	 * O_NOFOLLOW would refuse the /proc/self/fd magic link itself; the
 	 * inode is resolved already (a symlink is never opened here).
@@ -351,6 +374,7 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	fd = open(proc, do_backing_flags(fi->flags) & ~(O_NOFOLLOW | O_CREAT |
 							 O_EXCL));
 	err = errno;
+	pfs_creds_fsetid_end(&c);
 	if (trunc)
 		pthread_rwlock_unlock(&inode->size_lock);
 	pfs_creds_leave(&c);
@@ -425,10 +449,20 @@ void pfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 		fuse_reply_err(req, -ret);
 		return;
 	}
+	/*
+	 * KILLPRIV_V2: the backing write clears setuid/setgid as natively
+	 * for a caller with this thread's CAP_FSETID; where there are bits
+	 * to clear, match the caller's (pfs_creds.h).  The file's mode comes
+	 * from the engine's fstat; no other file pays anything.
+	 */
+	if (pfs_fs(req)->killpriv_v2 && pfs_has_kill_bits(x.st.st_mode)) {
+		pfs_creds_fsetid(&x.creds, pfs_creds_caller_fsetid(req));
+	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
 	out.buf[0].fd = f->fd;
 	out.buf[0].pos = off;
 	res = fuse_buf_copy(&out, in_buf, 0);
+	pfs_creds_fsetid_end(&x.creds);
 	pfs_alloc_extend_end(&x, res);
 
 	if (res < 0)

@@ -29,6 +29,7 @@
 #define PFS_CREDS_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "pfs_fuse.h"
@@ -37,6 +38,8 @@ struct pfs_creds {
 	bool switched;	/* fsuid/fsgid were changed */
 	bool groups;	/* the supplementary groups were changed too */
 	bool umask;	/* this thread's umask was set for the request */
+	bool fs_caps;	/* a root daemon's fsuid is 0: CAP_FSETID and co. */
+	bool fsetid;	/* pfs_creds_fsetid changed CAP_FSETID */
 };
 
 /*
@@ -92,5 +95,37 @@ void pfs_creds_enter_ids(uid_t uid, gid_t gid, struct pfs_creds *c);
 
 /* Back to the daemon's own credentials. */
 void pfs_creds_leave(struct pfs_creds *c);
+
+/*
+ * Setuid/setgid clearing with FUSE_CAP_HANDLE_KILLPRIV_V2 (the daemon's
+ * job then, not the kernel's).  The backing filesystem clears the bits on
+ * every write, truncate and chown exactly as it would for the caller, as
+ * long as this thread has CAP_FSETID in its effective set exactly when the
+ * caller has it.  A root daemon has it while its fsuid is 0 and loses it
+ * with a non-zero fsuid (pfs_creds_enter*), which matches ordinary callers
+ * (root with it, users without it); these two are for the others.
+ *
+ * pfs_creds_caller_fsetid: does req's caller have CAP_FSETID (the CapEff
+ * line of /proc/PID/task/PID/status)?  Where that cannot be read (a caller
+ * gone, or in another PID namespace: pid 0), a caller with uid 0 is taken
+ * to have it and any other not.
+ *
+ * pfs_creds_fsetid: give this thread CAP_FSETID (on) or take it away, in
+ * its effective set only; c says whether pfs_creds_enter* switched.  Does
+ * nothing when the thread is already so, or the daemon is not root.
+ * pfs_creds_fsetid_end puts it back (call it before pfs_creds_leave).
+ */
+bool pfs_creds_caller_fsetid(fuse_req_t req);
+
+/*
+ * Bits a write or truncate may clear natively: setuid; setgid if
+ * group-exec, or for a writer outside the file's group.
+ */
+static inline bool pfs_has_kill_bits(mode_t mode)
+{
+	return S_ISREG(mode) && (mode & (S_ISUID | S_ISGID));
+}
+void pfs_creds_fsetid(struct pfs_creds *c, bool on);
+void pfs_creds_fsetid_end(struct pfs_creds *c);
 
 #endif /* PFS_CREDS_H */

@@ -29,6 +29,13 @@ struct pfs_fs {
 	bool passthrough;		/* -o passthrough asked; read-only */
 	bool pt_active;			/* ... and the kernel agreed (init) */
 	/*
+	 * FUSE_CAP_HANDLE_KILLPRIV_V2 negotiated (init): clearing setuid,
+	 * setgid and security.capability on write, truncate and chown is
+	 * the daemon's job (pfs_creds_fsetid), and the kernel no longer asks
+	 * for security.capability before every write.
+	 */
+	bool killpriv_v2;
+	/*
 	 * Guards every inode's pt_* fields.  Held across the backing-id
 	 * ioctl (no request is ever waited for under it).
 	 */
