@@ -47,6 +47,7 @@ deps=(
 	"getfattr attr"			"setfattr attr"	# t-observe
 	"getfacl acl"			"setfacl acl"	# ACL tests
 	"setcap libcap2-bin"		"getcap libcap2-bin"	# t-killpriv
+	"strace strace"			# t-write-cost
 	"systemd-analyze systemd"	"systemd-escape systemd"
 	"groff groff-base"		# man page check
 	# bench/bench.sh (cc: bench/benchop.c), tests' helpers
