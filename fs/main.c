@@ -23,6 +23,7 @@
 #include "pfs_creds.h"
 #include "pfs_log.h"
 #include "pfs_ops.h"
+#include "pfs_notify.h"
 #include "pfs_stats.h"
 #include "pfs_stop.h"
 
@@ -351,6 +352,8 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	}
 	pfs_debug = cfg.debug;
+	/* Before any thread: it edits the environment. */
+	pfs_notify_init();
 	fs.timeout = cfg.attr_timeout;
 	fs.entry_timeout = cfg.entry_timeout;
 	fs.negative_timeout = cfg.negative_timeout;

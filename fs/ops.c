@@ -21,6 +21,7 @@
 #include "pfs_creds.h"
 #include "pfs_handle.h"
 #include "pfs_log.h"
+#include "pfs_notify.h"
 #include "pfs_ops.h"
 
 void pfs_proc_path(char buf[PFS_PROC_PATH_MAX], int fd)
@@ -342,6 +343,8 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	do_init_passthrough(userdata, conn);
 	pfs_dbg("init: want 0x%llx max_write %u",
 		(unsigned long long)pfs_conn_wanted(conn), conn->max_write);
+	/* The session answers from here on (the kernel waits for init). */
+	pfs_notify_ready(&fs->eng.stats);
 }
 
 static void pfs_destroy(void *userdata)

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "pfs_log.h"
+#include "pfs_notify.h"
 #include "pfs_stop.h"
 
 extern char **environ;
@@ -346,6 +347,9 @@ static void do_report(const struct pfs_stop *st, int ret,
 		/* Once per signal, not on every retry. */
 		if (!asked)
 			break;
+		pfs_notify(u->procs ?
+			   "STATUS=not stopping yet: busy (programs have files open or mapped there); serving on until they let go" :
+			   "STATUS=not stopping yet: busy; serving on until it is free");
 		if (u->procs)
 			pfs_warn("not stopping yet: %s is busy, in use by %s%s (%u open or mapped file(s) written back); serving on and stopping once it is free (`fuser -vm %s` names them all; `umount -l %s` detaches the mount now and open files are served until closed)",
 				 mnt, u->names,
@@ -402,10 +406,17 @@ static void *do_stop_thread(void *arg)
 			break;
 		if (sig == -1 && errno != EAGAIN)
 			continue;
-		if (sig > 0)
+		if (sig > 0) {
+			char why[160];
+
 			pfs_info("SIG%s from pid %d: writing back and unmounting %s",
 				 sigabbrev_np(sig), (int)si.si_pid,
 				 st->mountpoint);
+			snprintf(why, sizeof(why),
+				 "SIG%s: writing back and unmounting",
+				 sigabbrev_np(sig));
+			pfs_notify_stopping(why);
+		}
 		stopping = true;
 		ret = do_try_stop(st, sig > 0 ? &users : NULL);
 		do_report(st, ret, sig > 0 ? &users : NULL);

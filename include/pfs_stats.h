@@ -29,6 +29,33 @@ struct pfs_stats {
 	atomic_ullong log_suppressed;	/* refusals not logged (rate limit) */
 };
 
+/*
+ * The counters' stable names, in output order, with the help line of each
+ * (the text, JSON and Prometheus outputs all come from this one table; see
+ * preallocfs(8)).  All are counters: they only go up while a mount lives.
+ */
+struct pfs_stats_field {
+	const char *name;
+	const char *help;
+	size_t offset;		/* of its atomic_ullong in struct pfs_stats */
+};
+extern const struct pfs_stats_field pfs_stats_fields[];
+extern const size_t pfs_stats_nfields;
+
+/* The value of field f in s. */
+unsigned long long pfs_stats_get(struct pfs_stats *s,
+				 const struct pfs_stats_field *f);
+
+/* The field named name (a prefix of len bytes), or NULL. */
+const struct pfs_stats_field *pfs_stats_field_find(const char *name,
+						   size_t len);
+
+/*
+ * One line for people and systemd's STATUS=: growths, bytes, refusals.
+ * Returns the length (truncated to len).
+ */
+size_t pfs_stats_summary(struct pfs_stats *s, char *buf, size_t len);
+
 /* Count one refused growth under its errno (positive). */
 void pfs_stats_refused(struct pfs_stats *s, int err);
 

@@ -12,8 +12,8 @@
 #     PID 1 need not be systemd.  Two broken copies (a missing ExecStart=
 #     binary, a .mount named after another path) must be reported, so a
 #     silent verify really means "no problem found".
-#   - ExecStartPost= (wait until mounted) exits 0 once the mount point
-#     carries a preallocfs mount, and 1 when the daemon died first.
+#   - Type=notify with NotifyAccess=main, and no ExecStartPost= polling
+#     loop (t-notify checks the daemon's side of the protocol).
 #   - ExecStopPost= (clear a dead mount) unmounts a preallocfs mount whose
 #     daemon was killed, and leaves any other filesystem mounted there alone
 #     (as root, `fusermount3 -u` would unmount it).
@@ -104,10 +104,13 @@ unit_script()
 	sed -n "s|^$1=-\{0,1\}/bin/sh -c '\(.*\)' $2 %f\$|\1|p" "$U/preallocfs@.service" |
 		sed 's/\$\$/$/g'
 }
-WAIT=$(unit_script ExecStartPost preallocfs-wait)
 CLEAR=$(unit_script ExecStopPost preallocfs-cleanup)
-check "ExecStartPost= is the wait script" test -n "$WAIT"
 check "ExecStopPost= is the cleanup script" test -n "$CLEAR"
+check "readiness: Type=notify" grep -qx 'Type=notify' "$U/preallocfs@.service"
+check "readiness: NotifyAccess=main" \
+	grep -qx 'NotifyAccess=main' "$U/preallocfs@.service"
+check "readiness: no polling ExecStartPost=" \
+	bash -c "! grep -q '^ExecStartPost=' '$U/preallocfs@.service'"
 
 # run_snippet SCRIPT NAME MOUNTPOINT [MAINPID]: as systemd would (%f is the
 # mount point, MAINPID in the environment); prints "STATUS SECONDS".
@@ -125,24 +128,8 @@ M=$T/mnt
 mk_fs ext4 32M "$B"
 mkdir -p "$M"
 
-# Nothing mounted and the main process gone: fail at once.
-sleep 0 &
-dead=$!
-wait "$dead"
-read -r rc secs < <(run_snippet "$WAIT" preallocfs-wait "$M" "$dead")
-expect_eq "wait: daemon dead, nothing mounted: exit status" 1 "$rc"
-check "wait: gives up at once (${secs}s)" test "$secs" -le 2
-
-# The daemon mounts after a second: wait returns 0 once it is there.
-(sleep 1 && exec "$PFS_BIN" -f "$B" "$M" 2>"$T/late.log") &
-PFS_PID=$!	# the subshell becomes the daemon (exec): same PID
-_pfs_pids+=("$PFS_PID")
-_pfs_mounts+=("$M")
-read -r rc secs < <(run_snippet "$WAIT" preallocfs-wait "$M" "$PFS_PID")
-expect_eq "wait: returns 0 once mounted" 0 "$rc"
-check "wait: waited for the late mount (${secs}s)" test "$secs" -ge 1
-check "wait: mount is there when it returns" \
-	test -n "$(findmnt -rn -M "$M" -t fuse.preallocfs)"
+# The daemon as the unit starts it; it is mounted when pfs_mount returns.
+pfs_mount "$B" "$M"
 
 # A clean stop: the daemon unmounts, the cleanup has nothing to do.
 kill -TERM "$PFS_PID"
