@@ -45,6 +45,8 @@ enum {
 	KEY_PASSTHROUGH,
 	KEY_NO_PASSTHROUGH,
 	KEY_DISCARD,
+	KEY_JSON,
+	KEY_PROMETHEUS,
 };
 
 static const struct fuse_opt pfs_opts[] = {
@@ -54,6 +56,8 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("--version", KEY_VERSION),
 	FUSE_OPT_KEY("--check", KEY_CHECK),
 	FUSE_OPT_KEY("--stats", KEY_STATS),
+	FUSE_OPT_KEY("--json", KEY_JSON),
+	FUSE_OPT_KEY("--prometheus", KEY_PROMETHEUS),
 	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
 	FUSE_OPT_KEY("-d", KEY_DEBUG),
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
@@ -247,6 +251,15 @@ static int do_opt_proc(void *data, const char *arg, int key,
 	case KEY_STATS:
 		cfg->stats = true;
 		return 0;
+	case KEY_JSON:
+	case KEY_PROMETHEUS:
+		if (cfg->format != PFS_FORMAT_TEXT) {
+			do_complain(ps, "--json and --prometheus exclude each other");
+			return 0;
+		}
+		cfg->format = key == KEY_JSON ? PFS_FORMAT_JSON :
+						PFS_FORMAT_PROMETHEUS;
+		return 0;
 	case KEY_FOREGROUND:
 		cfg->foreground = true;
 		return 0;
@@ -397,9 +410,17 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 
 		if (cfg->check && cfg->stats)
 			snprintf(err, errlen, "--check and --stats exclude each other");
+		else if (cfg->check && cfg->format == PFS_FORMAT_PROMETHEUS)
+			snprintf(err, errlen, "--prometheus goes with --stats only");
 		else if (!cfg->source || cfg->mountpoint)
 			snprintf(err, errlen, "usage: preallocfs %s", what);
 		return err[0] ? -1 : 0;
+	}
+	if (cfg->format != PFS_FORMAT_TEXT) {
+		snprintf(err, errlen, "%s goes with --check or --stats only",
+			 cfg->format == PFS_FORMAT_JSON ? "--json" :
+							  "--prometheus");
+		return -1;
 	}
 	if (!cfg->source) {
 		snprintf(err, errlen,
@@ -443,8 +464,8 @@ void pfs_config_free(struct pfs_config *cfg)
 void pfs_config_usage(const char *progname)
 {
 	printf("usage: %s [options] BACKING MOUNTPOINT\n"
-	       "       %s --check BACKING\n"
-	       "       %s --stats MOUNTPOINT\n"
+	       "       %s --check [--json] BACKING\n"
+	       "       %s --stats [--json|--prometheus] MOUNTPOINT\n"
 	       "\n"
 	       "Serve the directory BACKING at MOUNTPOINT.  Every request that makes a\n"
 	       "file larger first allocates the new range on BACKING (fallocate), or\n"
@@ -456,6 +477,8 @@ void pfs_config_usage(const char *progname)
 	       "         --check           describe what BACKING supports and what\n"
 	       "                           preallocfs guarantees there; no mount\n"
 	       "         --stats           print the live counters of a mount\n"
+	       "         --json            --check or --stats as one JSON object\n"
+	       "         --prometheus      --stats in Prometheus' text format\n"
 	       "    -f                     stay in the foreground, log to stderr\n"
 	       "    -d   -o debug          log every request (implies -f)\n"
 	       "    -s                     serve one request at a time\n"

@@ -25,6 +25,7 @@
 #include "pfs_ops.h"
 #include "pfs_notify.h"
 #include "pfs_stats.h"
+#include "pfs_status.h"
 #include "pfs_stop.h"
 
 /*
@@ -161,8 +162,11 @@ static void do_unescape(char *s)
  * is first reached, with the guarantee it gets.  Nothing is printed when
  * there is none or mountinfo cannot be read.
  */
-static void do_check_below(const char *source, const struct pfs_rules *rules)
+static void do_check_below(const char *source, const struct pfs_rules *rules,
+			   bool json)
 {
+	bool first = true;
+
 	char *root = realpath(source, NULL), *line = NULL;
 	char **seen = NULL;
 	size_t len = 0, rl, nseen = 0;
@@ -207,13 +211,39 @@ static void do_check_below(const char *source, const struct pfs_rules *rules)
 		nseen++;
 		fd = open(mnt, O_PATH | O_CLOEXEC);
 		if (fd == -1 || pfs_backing_probe(fd, &caps) < 0) {
-			printf("below:          %s: cannot probe: %s\n",
-			       mnt + (rl == 1 ? 0 : rl), strerror(errno));
+			int err = errno;
+
+			if (json) {
+				printf("%s{\"path\": ", first ? "" : ", ");
+				pfs_json_str(stdout, mnt + (rl == 1 ? 0 : rl));
+				printf(", \"error\": ");
+				pfs_json_str(stdout, strerror(err));
+				printf("}");
+				first = false;
+			} else {
+				printf("below:          %s: cannot probe: %s\n",
+				       mnt + (rl == 1 ? 0 : rl), strerror(err));
+			}
 			if (fd != -1)
 				close(fd);
 			continue;
 		}
 		close(fd);
+		if (json) {
+			printf("%s{\"path\": ", first ? "" : ", ");
+			pfs_json_str(stdout, mnt + (rl == 1 ? 0 : rl));
+			printf(", \"filesystem\": ");
+			pfs_json_str(stdout, caps.fs_name);
+			printf(", \"fallocate\": ");
+			pfs_json_str(stdout, pfs_caps_fallocate_word(&caps));
+			printf(", \"copy_on_write\": %s, \"guarantee\": ",
+			       caps.cow ? "true" : "false");
+			pfs_json_str(stdout,
+				     pfs_caps_guarantee(&caps, rules, true));
+			printf("}");
+			first = false;
+			continue;
+		}
 		printf("below:          %s: %s, fallocate %s, "
 		       "copy-on-write %s; guarantee %s\n",
 		       mnt + (rl == 1 ? 0 : rl), caps.fs_name,
@@ -229,9 +259,45 @@ out_free_root:
 	free(root);
 }
 
+/* --check --json: the same facts as one object (preallocfs(8)). */
+static void do_check_json(const char *source, const struct pfs_rules *rules,
+			  bool passthrough, const struct pfs_caps *caps,
+			  const struct statvfs *sv, const char *no_pt)
+{
+	printf("{\"backing\": ");
+	pfs_json_str(stdout, source);
+	printf(", \"filesystem\": ");
+	pfs_json_str(stdout, caps->fs_name);
+	printf(", \"f_type\": %lu, \"fallocate\": ", caps->fs_type);
+	pfs_json_str(stdout, !caps->fallocate_known ? "not probed" :
+			     caps->fallocate	    ? "works" :
+						      "not supported");
+	printf(", \"copy_on_write\": %s", caps->cow ? "true" : "false");
+	if (caps->max_bytes)
+		printf(", \"largest_file_bytes\": %lld",
+		       (long long)caps->max_bytes);
+	else
+		printf(", \"largest_file_bytes\": null");
+	printf(", \"free_bytes_users\": %llu, \"free_bytes_root\": %llu"
+	       ", \"reserved_bytes\": %llu, \"guarantee\": ",
+	       (unsigned long long)sv->f_bavail * sv->f_frsize,
+	       (unsigned long long)sv->f_bfree * sv->f_frsize,
+	       (unsigned long long)caps->reserved_bytes);
+	pfs_json_str(stdout, pfs_caps_guarantee(caps, rules, false));
+	printf(", \"passthrough\": {\"available\": %s, \"unavailable_because\": ",
+	       no_pt ? "false" : "true");
+	pfs_json_str(stdout, no_pt);
+	printf(", \"on\": %s, \"gives_up\": ",
+	       passthrough && !no_pt ? "true" : "false");
+	pfs_json_str(stdout, PFS_PASSTHROUGH_CAVEAT);
+	printf("}, \"below\": [");
+	do_check_below(source, rules, true);
+	printf("]}\n");
+}
+
 /* --check BACKING: what the backing store supports, without mounting. */
 static int do_check(const char *source, const struct pfs_rules *rules,
-		    bool passthrough)
+		    bool passthrough, bool json)
 {
 	const char *no_pt = pfs_passthrough_unavailable();
 	struct pfs_caps caps;
@@ -247,6 +313,10 @@ static int do_check(const char *source, const struct pfs_rules *rules,
 		return 1;
 	}
 	close(fd);
+	if (json) {
+		do_check_json(source, rules, passthrough, &caps, &sv, no_pt);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	printf("backing:        %s\n", source);
 	printf("filesystem:     %s (f_type 0x%lx)\n", caps.fs_name,
 	       caps.fs_type);
@@ -276,23 +346,7 @@ static int do_check(const char *source, const struct pfs_rules *rules,
 	else
 		printf("passthrough:    off (-o passthrough would give up one case: %s)\n",
 		       PFS_PASSTHROUGH_CAVEAT);
-	do_check_below(source, rules);
-	return 0;
-}
-
-/* --stats MOUNTPOINT: the live counters of a running mount. */
-static int do_stats(const char *mnt)
-{
-	char buf[1024];
-	ssize_t n = getxattr(mnt, PFS_STATS_XATTR, buf, sizeof(buf));
-
-	if (n < 0) {
-		fprintf(stderr,
-			"preallocfs: cannot read the counters of '%s': %s (is it a preallocfs mount?)\n",
-			mnt, strerror(errno));
-		return 1;
-	}
-	fwrite(buf, 1, (size_t)n, stdout);
+	do_check_below(source, rules, false);
 	return 0;
 }
 
@@ -347,8 +401,9 @@ int main(int argc, char *argv[])
 	}
 	if (cfg.check || cfg.stats) {
 		ret = cfg.check ? do_check(cfg.source, &cfg.rules,
-					   cfg.passthrough) :
-				  do_stats(cfg.source);
+					   cfg.passthrough,
+					   cfg.format == PFS_FORMAT_JSON) :
+				  pfs_status_stats(cfg.source, cfg.format);
 		goto out_free_args;
 	}
 	pfs_debug = cfg.debug;

@@ -27,7 +27,7 @@ void pfs_stats_refused(struct pfs_stats *s, int err)
 }
 
 #define PFS_FIELD(member, key, text)                                        \
-	{ .name = key, .help = text,                                        \
+	{ .name = (key), .help = (text),                                    \
 	  .offset = offsetof(struct pfs_stats, member) }
 
 const struct pfs_stats_field pfs_stats_fields[] = {

@@ -47,6 +47,11 @@ struct pfs_config {
 	bool show_version;	/* -V / --version */
 	bool check;		/* --check BACKING: describe, do not mount */
 	bool stats;		/* --stats MOUNTPOINT: print the counters */
+	enum pfs_format {
+		PFS_FORMAT_TEXT,
+		PFS_FORMAT_JSON,	/* --json (--check, --stats) */
+		PFS_FORMAT_PROMETHEUS,	/* --prometheus (--stats) */
+	} format;
 	bool has_fsname;	/* the user gave -o fsname= */
 	bool has_subtype;	/* the user gave -o subtype= */
 	bool allow_other;	/* -o allow_other: other users see the mount */
