@@ -48,6 +48,9 @@ deps=(
 	"getfacl acl"			"setfacl acl"	# ACL tests
 	"setcap libcap2-bin"		"getcap libcap2-bin"	# t-killpriv
 	"strace strace"			# t-write-cost
+	# t-deb: the Debian package
+	"dpkg-buildpackage dpkg-dev"	"dh debhelper"
+	"lintian lintian"		"git git"
 	"systemd-analyze systemd"	"systemd-escape systemd"
 	"groff groff-base"		# man page check
 	# bench/bench.sh (cc: bench/benchop.c), tests' helpers
