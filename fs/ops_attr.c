@@ -123,6 +123,19 @@ static int do_chmod(struct pfs_inode *inode, struct fuse_file_info *fi,
 	return 0;
 }
 
+/*
+ * Without KILLPRIV_V2 the kernel sends no word on the caller's CAP_FSETID
+ * with a truncate: where the file has bits to clear, read it (pfs_creds.h).
+ */
+static void do_resize_fsetid(fuse_req_t req, struct pfs_inode *inode,
+			     struct pfs_creds *c)
+{
+	struct stat st;
+
+	if (fstat(inode->fd, &st) == 0 && pfs_has_kill_bits(st.st_mode))
+		pfs_creds_fsetid(c, pfs_creds_caller_fsetid(req));
+}
+
 /* Clear setuid, and setgid if group-exec, as a native truncate does. */
 static int do_kill_bits(struct pfs_inode *inode, struct fuse_file_info *fi)
 {
@@ -171,6 +184,8 @@ void pfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
 		 */
 		if (v2)
 			pfs_creds_fsetid(&c, !(valid & FUSE_SET_ATTR_KILL_SUID));
+		else
+			do_resize_fsetid(req, inode, &c);
 		ret = do_resize(req, inode, fi, attr->st_size);
 		pfs_creds_fsetid_end(&c);
 		if (ret < 0)

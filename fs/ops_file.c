@@ -240,18 +240,17 @@ static void do_uncreate(int dirfd, const char *name, int fd)
 }
 
 /*
- * KILLPRIV_V2, an O_TRUNC open of an existing file with setuid/setgid bits
- * (name in dirfd, or "" for dirfd itself): the backing truncate clears
- * them as for a caller with this thread's CAP_FSETID; give it the
- * caller's (pfs_creds.h).  Undone by pfs_creds_fsetid_end.
+ * An O_TRUNC open of an existing file with setuid/setgid bits (name in
+ * dirfd, or "" for dirfd itself): the backing truncate clears them as for
+ * a caller with this thread's CAP_FSETID; give it the caller's
+ * (pfs_creds.h).  Undone by pfs_creds_fsetid_end.
  */
 static void do_trunc_fsetid(fuse_req_t req, int dirfd, const char *name,
 			    struct pfs_creds *c)
 {
 	struct stat st;
 
-	if (pfs_fs(req)->killpriv_v2 &&
-	    fstatat(dirfd, name, &st,
+	if (fstatat(dirfd, name, &st,
 		    AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH)) == 0 &&
 	    pfs_has_kill_bits(st.st_mode))
 		pfs_creds_fsetid(c, pfs_creds_caller_fsetid(req));
@@ -450,12 +449,15 @@ void pfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,
 		return;
 	}
 	/*
-	 * KILLPRIV_V2: the backing write clears setuid/setgid as natively
-	 * for a caller with this thread's CAP_FSETID; where there are bits
-	 * to clear, match the caller's (pfs_creds.h).  The file's mode comes
-	 * from the engine's fstat; no other file pays anything.
+	 * The backing write clears setuid/setgid as natively for a caller
+	 * with this thread's CAP_FSETID; where there are bits to clear,
+	 * match the caller's (pfs_creds.h).  With KILLPRIV_V2 that is the
+	 * whole job; without it the kernel cleared them already where the
+	 * caller lacks CAP_FSETID, and this keeps a caller who has it from
+	 * losing them.  The file's mode comes from the engine's fstat; no
+	 * other file pays anything.
 	 */
-	if (pfs_fs(req)->killpriv_v2 && pfs_has_kill_bits(x.st.st_mode)) {
+	if (pfs_has_kill_bits(x.st.st_mode)) {
 		pfs_creds_fsetid(&x.creds, pfs_creds_caller_fsetid(req));
 	}
 	out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;

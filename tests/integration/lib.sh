@@ -515,3 +515,13 @@ statfs_bavail()
 {
 	stat -f -c %a "$1"
 }
+
+# fuse_has_killpriv_v2: the daemon under test can negotiate
+# FUSE_CAP_HANDLE_KILLPRIV_V2 (libfuse >= 3.17; PFS_FUSE_VERSION comes from
+# meson.build, and an unknown version counts as new enough).
+fuse_has_killpriv_v2()
+{
+	local v=${PFS_FUSE_VERSION:-3.17}
+	[ "$(printf '%s\n3.17\n' "$v" | sort -V | head -n 1)" = 3.17 ]
+}
+

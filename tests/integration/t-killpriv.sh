@@ -160,8 +160,14 @@ count_requests v1 PREALLOCFS_KILLPRIV_V2=0
 # v2: the kernel asks once per inode (then marks it S_NOSEC), at most.
 read -r w x <"$T/v2.count"
 expect_eq "KILLPRIV_V2: 400 small writes = 400 WRITE requests" 400 "$w"
-check "KILLPRIV_V2: at most one GETXATTR for 400 writes (got $x)" \
-	test "$x" -le 1
+if fuse_has_killpriv_v2; then
+	check "KILLPRIV_V2: at most one GETXATTR for 400 writes (got $x)" \
+		test "$x" -le 1
+else
+	# libfuse 3.14 (-Dlibfuse=system on Debian 12) cannot negotiate it.
+	expect_eq "libfuse $PFS_FUSE_VERSION: no KILLPRIV_V2, a GETXATTR per write" \
+		400 "$x"
+fi
 expect_eq "control, PREALLOCFS_KILLPRIV_V2=0: a GETXATTR before every write" \
 	"400 400" "$(cat "$T/v1.count")"
 
