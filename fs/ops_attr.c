@@ -229,9 +229,10 @@ out:
 	if (ret == 0 && kill)
 		ret = do_chmod(inode, fi, attr->st_mode);
 	/*
-	 * KILLPRIV_V2 truncate: not every backing filesystem clears the bits
-	 * on a growth by fallocate (tmpfs does not); a truncate does, so do
-	 * it here when the kernel asked, with the daemon's rights.
+	 * KILLPRIV_V2 truncate: a growth is a fallocate, which not every
+	 * backing filesystem follows with clearing the bits (tmpfs does
+	 * not), where a native truncate always does: clear them here when
+	 * the kernel asked, with the daemon's rights.
 	 */
 	if (ret == 0 && v2 && (valid & FUSE_SET_ATTR_SIZE) &&
 	    (valid & FUSE_SET_ATTR_KILL_SUID))

@@ -362,10 +362,10 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, err);
 		return;
 	}
-	if (trunc)
+	if (trunc) {
 		pthread_rwlock_wrlock(&inode->size_lock);
-	if (trunc)
 		do_trunc_fsetid(req, inode->fd, "", &c);
+	}
 	/*
 	 * O_NOFOLLOW would refuse the /proc/self/fd magic link itself; the
 	 * inode is resolved already (a symlink is never opened here).
