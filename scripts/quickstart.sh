@@ -30,7 +30,7 @@ cat <<MSG
 
 Try it:
   truncate -s 64M $mnt/file     # allocated at once: du -h $backing/file
-  truncate -s 100T $mnt/huge    # refused now with ENOSPC, instead of a SIGBUS later
+  truncate -s 10T $mnt/huge     # more than the disk holds: ENOSPC now, instead of a SIGBUS later
 Unmount with:
   umount $mnt
 MSG
