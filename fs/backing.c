@@ -187,6 +187,12 @@ int pfs_backing_truncate(int fd, off_t size)
 }
 
 /*
+ * Zeros, for writing over ranges where fallocate is missing.  Never
+ * written, so it stays in .bss: reading it maps the shared zero page.
+ */
+static char zeros[1 << 20];
+
+/*
  * The roll-back rule.  A growing request holds the inode's size_lock
  * exclusively, so nothing through the mount changed the size meanwhile;
  * but with in-place mounting other processes write the backing file
@@ -203,7 +209,12 @@ int pfs_backing_truncate(int fd, off_t size)
  *  3. now < u->keep: someone else shrank the file: leave it.
  *  4. u->keep < now <= u->produced, and the request only allocated past
  *     keep (unwritten extents, which read as zeros and which SEEK_DATA
- *     skips): data found in [keep, now) is someone else's.  Leave the size.
+ *     skips): non-zero data found in [keep, now) is someone else's.  Leave
+ *     the size.  Data that reads as zeros is not taken for theirs: ext4
+ *     writes zeros itself where it cannot split an unwritten extent on a
+ *     full disk (its zero-out fallback), and ZERO_RANGE zeroes the partial
+ *     blocks at its edges; both made refused calls keep a moved size
+ *     (t-model, seeds 351828 and 351191).
  *     Where the request wrote the bytes itself (zeros of the fallback),
  *     another writer's append pushes the size past produced (rule 2), and
  *     the zero-fill never writes over one (do_grow_zeros).
@@ -217,10 +228,57 @@ int pfs_backing_truncate(int fd, off_t size)
  * SEEK_DATA reports every byte as data (no SEEK_DATA support) keep the
  * larger size after a failed fallocate: the safe side.
  */
+/*
+ * Is there data in [from, end) that does not read as zeros?  Only the
+ * ranges SEEK_DATA reports are read, 64 KiB at a time.  1 yes, 0 no, or
+ * -errno.
+ */
+static int do_nonzero_data(int fd, off_t from, off_t end)
+{
+	static const size_t chunk = 64 << 10;
+	char *buf = NULL;
+	off_t pos = from;
+	int ret = 0;
+
+	while (pos < end && ret == 0) {
+		off_t data = lseek(fd, pos, SEEK_DATA), hole;
+
+		if (data == -1) {
+			ret = errno == ENXIO ? 0 : pfs_neg_errno();
+			break;
+		}
+		if (data >= end)
+			break;
+		hole = lseek(fd, data, SEEK_HOLE);
+		if (hole == -1 || hole > end)
+			hole = end;
+		if (!buf && !(buf = malloc(chunk))) {
+			ret = 1;	/* cannot tell: the safe side */
+			break;
+		}
+		for (pos = data; pos < hole && ret == 0;) {
+			size_t n = hole - pos < (off_t)chunk ?
+					   (size_t)(hole - pos) : chunk;
+			ssize_t r = pread(fd, buf, n, pos);
+
+			if (r <= 0) {
+				ret = r < 0 ? pfs_neg_errno() : 0;
+				pos = hole;
+				break;
+			}
+			if (memcmp(buf, zeros, (size_t)r) != 0)
+				ret = 1;
+			pos += r;
+		}
+	}
+	free(buf);
+	return ret;
+}
+
 int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
 {
 	struct stat st;
-	off_t data, from;
+	off_t from;
 	long align;
 
 	if (fstat(fd, &st) == -1)
@@ -240,22 +298,16 @@ int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
 	if (align > 0 && from % align)
 		from += align - from % align;
 	if (u->unwritten && st.st_size > from) {
-		data = lseek(fd, from, SEEK_DATA);
-		if (data == -1 && errno != ENXIO)
-			return pfs_neg_errno();
-		if (data != -1 && data < st.st_size)
-			return 1;
+		int found = do_nonzero_data(fd, from, st.st_size);
+
+		if (found != 0)
+			return found;
 	}
 	if (st.st_size == u->keep && !u->release)
 		return 0;
 	return pfs_backing_truncate(fd, u->keep);
 }
 
-/*
- * Zeros, for writing over ranges where fallocate is missing.  Never
- * written, so it stays in .bss: reading it maps the shared zero page.
- */
-static char zeros[1 << 20];
 
 /*
  * Long work (fallocate of a large range, unsharing) runs in pieces this
