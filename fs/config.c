@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pfs_bdi.h"
 #include "pfs_config.h"
 
 enum {
@@ -47,6 +48,7 @@ enum {
 	KEY_DISCARD,
 	KEY_JSON,
 	KEY_PROMETHEUS,
+	KEY_READAHEAD,
 };
 
 static const struct fuse_opt pfs_opts[] = {
@@ -64,6 +66,7 @@ static const struct fuse_opt pfs_opts[] = {
 	FUSE_OPT_KEY("-s", KEY_SINGLE),
 	FUSE_OPT_KEY("clone_fd", KEY_CLONE_FD),
 	FUSE_OPT_KEY("max_threads=", KEY_MAX_THREADS),
+	FUSE_OPT_KEY("readahead=", KEY_READAHEAD),
 	FUSE_OPT_KEY("timeout=", KEY_TIMEOUT),
 	FUSE_OPT_KEY("attr_timeout=", KEY_ATTR_TIMEOUT),
 	FUSE_OPT_KEY("entry_timeout=", KEY_ENTRY_TIMEOUT),
@@ -287,6 +290,19 @@ static int do_opt_proc(void *data, const char *arg, int key,
 			cfg->max_threads = (unsigned int)v;
 		return 0;
 	}
+	case KEY_READAHEAD: {
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(do_value(arg), &end, 10);
+		if (errno || *end || end == do_value(arg) ||
+		    do_value(arg)[0] == '-' || v > PFS_READAHEAD_KB_MAX)
+			do_complain(ps, "bad value in '%s' (KiB, 0 to %u; 0 keeps the kernel's)",
+				    arg, PFS_READAHEAD_KB_MAX);
+		cfg->readahead_kb = (unsigned int)v;
+		cfg->readahead_set = true;
+		return 0;
+	}
 	case KEY_TIMEOUT:
 		return do_seconds(ps, arg, &cfg->timeout, &cfg->timeout_set);
 	case KEY_ATTR_TIMEOUT:
@@ -391,7 +407,10 @@ int pfs_config_parse(struct fuse_args *args, struct pfs_config *cfg,
 		.errlen = errlen,
 	};
 
-	*cfg = (struct pfs_config){ .timeout = 1.0 };
+	*cfg = (struct pfs_config){
+		.timeout = 1.0,
+		.readahead_kb = PFS_READAHEAD_KB_DEFAULT,
+	};
 	err[0] = '\0';
 	if (fuse_opt_parse(args, &ps, pfs_opts, do_opt_proc) == -1) {
 		if (!err[0])
@@ -495,6 +514,9 @@ void pfs_config_usage(const char *progname)
 	       "                           timeout above is given); changes made\n"
 	       "                           behind the mount may go unseen that long\n"
 	       "    -o max_threads=N       upper limit of worker threads\n"
+	       "    -o readahead=KIB       the mount's readahead, set by a root\n"
+	       "                           daemon (default 1024; 0 keeps the\n"
+	       "                           kernel's 128)\n"
 	       "    -o clone_fd            one /dev/fuse descriptor per worker thread\n"
 	       "    -o holes=fill|keep     opening a file for writing first allocates\n"
 	       "                           the holes inside it (fill, the default)\n"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "pfs_bdi.h"
 #include "pfs_compat.h"
 #include "pfs_config.h"
 #include "pfs_creds.h"
@@ -518,6 +519,9 @@ int main(int argc, char *argv[])
 		pfs_err("cannot start the stop thread");
 		goto out_unmount;
 	}
+	if (pfs_bdi_readahead_start(abs_mnt, cfg.readahead_kb,
+				    cfg.readahead_set) < 0)
+		pfs_warn("cannot start the readahead thread");
 
 	/*
 	 * Returns 0 when the kernel ends the connection: an unmount by

@@ -330,9 +330,14 @@ static void pfs_init(void *userdata, struct fuse_conn_info *conn)
 	 */
 	pfs_conn_want(conn, FUSE_CAP_READDIRPLUS);
 	pfs_conn_want(conn, FUSE_CAP_READDIRPLUS_AUTO);
-	/* Move written data from /dev/fuse to the backing file by splice. */
+	/*
+	 * Written data may come from /dev/fuse by splice.  libfuse does so
+	 * only where its pipe can grow to a whole request (max_write and a
+	 * header: more than the default pipe-max-size of 1 MiB); otherwise
+	 * it reads the request into its buffer.  READ replies never splice
+	 * (pfs_read says why).
+	 */
 	pfs_conn_want(conn, FUSE_CAP_SPLICE_READ);
-	pfs_conn_want(conn, FUSE_CAP_SPLICE_WRITE);
 	/*
 	 * Locks go to the daemon, which takes them on the backing file, so
 	 * that they meet the locks of processes on the backing side;

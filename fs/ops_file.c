@@ -7,6 +7,8 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -417,17 +419,84 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		do_free_file(req, f);
 }
 
+/*
+ * READ replies come from a buffer each worker thread keeps (freed when the
+ * thread ends), not from libfuse's fuse_reply_data().  That one splices
+ * the backing file through a per-thread pipe, but only replies that fit
+ * the pipe: libfuse first asks for a pipe of a whole request (max_write
+ * and a header, over pipe-max-size's 1 MiB: EPERM without the
+ * CAP_SYS_RESOURCE the daemon drops), then for pipe-max-size, whose value
+ * 3.17.2 fails to parse (the trailing newline), so the pipe keeps its
+ * 64 KiB.  Every larger reply takes its fallback, a buffer allocated per
+ * request, and glibc maps each of those sizes anew: an mmap, a page fault
+ * per page and an munmap for every 256 KiB or 1 MiB READ (strace,
+ * t-readahead).  A reused buffer costs one copy more than a splice would.
+ */
+static pthread_key_t read_buf_key;
+static pthread_once_t read_buf_once = PTHREAD_ONCE_INIT;
+static bool read_buf_ok;
+
+struct read_buf {
+	size_t size;
+	char data[];
+};
+
+/*
+ * The smallest buffer made: readahead asks for 16 KiB, 64 KiB, ... up to
+ * 1 MiB as a sequential read goes on, and growing a step at a time would
+ * map and unmap each size once per thread.
+ */
+#define PFS_READ_BUF_MIN ((size_t)1 << 20)
+
+static void do_read_buf_init(void)
+{
+	read_buf_ok = pthread_key_create(&read_buf_key, free) == 0;
+}
+
+/* This thread's buffer of at least size bytes; NULL when out of memory. */
+static char *do_read_buf(size_t size)
+{
+	struct read_buf *b;
+
+	pthread_once(&read_buf_once, do_read_buf_init);
+	if (!read_buf_ok)
+		return NULL;
+	b = pthread_getspecific(read_buf_key);
+	if (b && b->size >= size)
+		return b->data;
+	free(b);
+	pthread_setspecific(read_buf_key, NULL);
+	if (size < PFS_READ_BUF_MIN)
+		size = PFS_READ_BUF_MIN;
+	b = malloc(sizeof(*b) + size);
+	if (!b)
+		return NULL;
+	b->size = size;
+	if (pthread_setspecific(read_buf_key, b) != 0) {
+		free(b);
+		return NULL;
+	}
+	return b->data;
+}
+
 void pfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	      struct fuse_file_info *fi)
 {
-	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
+	char *mem = do_read_buf(size);
+	ssize_t n;
 
 	(void)ino;
-	/* libfuse reads (or splices) straight from the backing fd. */
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = pfs_file(fi)->fd;
-	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	if (!mem) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	do
+		n = pread(pfs_file(fi)->fd, mem, size, off);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		fuse_reply_err(req, errno);
+	else
+		fuse_reply_buf(req, mem, (size_t)n);
 }
 
 void pfs_write_buf(fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf,

@@ -43,6 +43,9 @@ struct pfs_config {
 	bool singlethread;	/* -s: one request at a time */
 	bool clone_fd;		/* -o clone_fd: one /dev/fuse fd per thread */
 	unsigned int max_threads;	/* -o max_threads=: 0 = libfuse default */
+	/* -o readahead=KiB (pfs_bdi.h); 0: the kernel's default */
+	unsigned int readahead_kb;
+	bool readahead_set;	/* -o readahead= was given */
 	bool show_help;		/* -h / --help */
 	bool show_version;	/* -V / --version */
 	bool check;		/* --check BACKING: describe, do not mount */

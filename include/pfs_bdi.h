@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The mount's own kernel settings (its backing_dev_info, in
+ * /sys/class/bdi/MAJOR:MINOR/), set by the daemon once the mount is up.
+ */
+#ifndef PFS_BDI_H
+#define PFS_BDI_H
+
+#include <stdbool.h>
+
+/* -o readahead= when none is given: one FUSE request's worth (max_read). */
+#define PFS_READAHEAD_KB_DEFAULT 1024u
+/* The largest -o readahead= accepted. */
+#define PFS_READAHEAD_KB_MAX 65536u
+
+/*
+ * Set the mount's read_ahead_kb to kb, from a thread of its own that
+ * first waits for the FUSE init to complete (the kernel lowers the value to
+ * the init reply's max_readahead then, so it cannot be set earlier).
+ * mnt: the absolute mount point; asked: the user gave -o readahead= (a
+ * failure is then a warning, otherwise a debug line: a user's own mount
+ * cannot write to /sys).  kb == 0 leaves the kernel's default.
+ * 0, or -errno when the thread cannot be started.
+ */
+int pfs_bdi_readahead_start(const char *mnt, unsigned int kb, bool asked);
+
+#endif
