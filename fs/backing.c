@@ -20,6 +20,7 @@
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "pfs_backing.h"
@@ -315,6 +316,54 @@ int pfs_backing_undo_growth(int fd, const struct pfs_undo *u)
  */
 #define PFS_CHUNK ((off_t)64 << 20)
 
+/*
+ * fallocate pieces are paced by time instead: a piece takes microseconds
+ * per hundred MiB on ext4 or XFS (unwritten extents) but milliseconds on
+ * tmpfs (it zeroes pages).  The first piece is PFS_PACE_FIRST; each next
+ * one doubles while a piece took under PFS_PACE_FAST_NS and halves when it
+ * took over PFS_PACE_SLOW_NS, between PFS_CHUNK / 4 and PFS_PACE_MAX.  So
+ * a common growth is one fallocate(), and an interrupt still stops a huge
+ * one within about PFS_PACE_SLOW_NS.
+ */
+#define PFS_PACE_FIRST ((off_t)256 << 20)
+#define PFS_PACE_MAX ((off_t)4 << 30)
+#define PFS_PACE_FAST_NS 20000000LL
+#define PFS_PACE_SLOW_NS 100000000LL
+
+struct do_pace {
+	off_t piece;
+	struct timespec t0;
+};
+
+/* Start pacing; the first piece's length. */
+static void do_pace_start(struct do_pace *p)
+{
+	p->piece = PFS_PACE_FIRST;
+	clock_gettime(CLOCK_MONOTONIC, &p->t0);
+}
+
+/* The next piece of [pos, end), no longer than the pace allows. */
+static off_t do_pace_len(const struct do_pace *p, off_t pos, off_t end)
+{
+	return end - pos < p->piece ? end - pos : p->piece;
+}
+
+/* After a piece: adjust the pace to how long it took. */
+static void do_pace_done(struct do_pace *p)
+{
+	struct timespec t1;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = (t1.tv_sec - p->t0.tv_sec) * 1000000000LL +
+	     (t1.tv_nsec - p->t0.tv_nsec);
+	if (ns < PFS_PACE_FAST_NS && p->piece < PFS_PACE_MAX)
+		p->piece *= 2;
+	else if (ns > PFS_PACE_SLOW_NS && p->piece > PFS_CHUNK / 4)
+		p->piece /= 2;
+	p->t0 = t1;
+}
+
 /* Has the request been interrupted (pfs_grow_how.cancelled)? */
 static bool do_cancelled(const struct pfs_grow_how *how)
 {
@@ -440,6 +489,7 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 {
 	int mode = plan->keep_size ? FALLOC_FL_KEEP_SIZE : 0;
 	struct pfs_undo undo;
+	struct do_pace pace;
 	int ret, err;
 
 	*zeroed = false;
@@ -472,8 +522,9 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 	 * it (tmpfs takes seconds for gigabytes).  Only a refusal of the
 	 * first piece can mean "no fallocate here".
 	 */
+	do_pace_start(&pace);
 	for (off_t pos = plan->alloc_off, end = pos + plan->alloc_len;;) {
-		off_t n = end - pos < PFS_CHUNK ? end - pos : PFS_CHUNK;
+		off_t n = do_pace_len(&pace, pos, end);
 
 		if (do_cancelled(how)) {
 			err = EINTR;
@@ -488,6 +539,7 @@ int pfs_backing_grow(int fd, const struct pfs_plan *plan,
 		pos += n;
 		if (pos == end)
 			return 0;
+		do_pace_done(&pace);
 	}
 
 	/*
@@ -758,15 +810,18 @@ static int do_fill_range(int fd, const struct do_range *h,
 			 const struct pfs_grow_how *how)
 {
 	off_t pos = h->off, end = h->off + h->len;
+	struct do_pace pace;
 	int ret;
 
+	do_pace_start(&pace);
 	while (pos < end) {
-		off_t n = end - pos < PFS_CHUNK ? end - pos : PFS_CHUNK;
+		off_t n = do_pace_len(&pace, pos, end);
 
 		if (do_cancelled(how))
 			return -EINTR;
 		if (fallocate(fd, FALLOC_FL_KEEP_SIZE, pos, n) == 0) {
 			pos += n;
+			do_pace_done(&pace);
 			continue;
 		}
 		ret = pfs_neg_errno();
