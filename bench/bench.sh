@@ -14,6 +14,8 @@
 #
 # usage: sudo bench/bench.sh [BUILDDIR]   (default: build)
 #   ROUNDS=N              rounds per measure (default 5, at least 3)
+#   ROWS=REGEX            only the rows whose label matches (grep -E), e.g.
+#                         ROWS=mmap ROUNDS=9 for one noisy row alone
 #   BACKING_FS=ext4|tmpfs where the directories live (default ext4 on a
 #                         sparse 8 GiB loop image: mergerfs by default
 #                         creates nothing on a branch with less than 4 GiB
@@ -118,6 +120,9 @@ measure()
 {
 	local label=$1 prep=$2 before=$3 step=$4 nstep=${5:-$4} k r s row m
 	declare -A times=()
+	if [ -n "${ROWS:-}" ] && ! grep -Eq -- "$ROWS" <<<"$label"; then
+		return 0
+	fi
 	for k in "${kinds[@]}"; do
 		[ "$prep" = - ] || op "$prep" "$T/$k"
 	done
