@@ -487,6 +487,35 @@ expect_same_transcript()
 	fi
 }
 
+# strace_daemon OUT STRACE-OPTIONS... -- COMMAND...: run COMMAND while
+# strace (with STRACE-OPTIONS, all threads) watches the daemon ($PFS_PID);
+# strace's output goes to OUT.  COMMAND's status is returned.
+strace_daemon()
+{
+	local out=$1 spid rc opts=()
+	shift
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do
+		opts+=("$1")
+		shift
+	done
+	shift
+	strace -f "${opts[@]}" -p "$PFS_PID" -o "$out" 2>/dev/null &
+	spid=$!
+	# strace prints nothing when attached: wait for its threads to be
+	# traced (TracerPid in the daemon's status).
+	for _ in $(seq 50); do
+		grep -q "^TracerPid:[[:space:]]*[1-9]" "/proc/$PFS_PID/status" && break
+		sleep 0.1
+	done
+	sleep 0.3
+	"$@"
+	rc=$?
+	sleep 0.3
+	kill -INT "$spid"
+	wait "$spid" 2>/dev/null
+	return "$rc"
+}
+
 # daemon_fds PID: open file descriptors of a process.
 daemon_fds()
 {

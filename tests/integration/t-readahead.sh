@@ -55,19 +55,9 @@ expect_eq "default readahead" 1024 "$(ra_kb "$T/mp")"
 
 # A cold read (never read through the mount: its page cache is empty),
 # traced: which system calls the daemon makes for it.
-strace -f -p "$PFS_PID" -e trace=pread64,munmap \
-	-o "$T/read.strace" 2>/dev/null &
-spid=$!
-for _ in $(seq 50); do
-	grep -q "^TracerPid:[[:space:]]*[1-9]" "/proc/$PFS_PID/status" && break
-	sleep 0.1
-done
-sleep 0.3
 check "a cold read through the mount equals the backing file" \
+	strace_daemon "$T/read.strace" -e trace=pread64,munmap -- \
 	cmp "$T/mp/f" "$T/fs/b/f"
-sleep 0.3
-kill -INT "$spid"
-wait "$spid" 2>/dev/null
 big=$(grep -c 'pread64(.*, 1048576, [0-9]*) = 1048576' "$T/read.strace")
 unmaps=$(grep -cE '(^|[0-9] )munmap\(' "$T/read.strace")
 check "1 MiB READs, read into the thread's buffer ($big pread64 of 1 MiB)" \

@@ -42,24 +42,11 @@ chmod 0644 "$T/pw.py"
 # summary goes to $T/NAME.strace.
 count()
 {
-	local name=$1 spid
+	local name=$1
 	shift
-	strace -f -c -p "$PFS_PID" -o "$T/$name.strace" 2>/dev/null &
-	spid=$!
-	# strace prints nothing when attached: wait for its threads to be
-	# traced (TracerPid in the daemon's status).
-	for _ in $(seq 50); do
-		grep -q "^TracerPid:[[:space:]]*[1-9]" "/proc/$PFS_PID/status" && break
-		sleep 0.1
-	done
-	sleep 0.3
-	"$@"
-	sleep 0.3
-	kill -INT "$spid"
-	wait "$spid" 2>/dev/null
+	strace_daemon "$T/$name.strace" -c -- "$@"
 }
 
-# calls NAME SYSCALL: its count in the summary (0 if absent); total: "total".
 calls()
 {
 	awk -v s="$2" '$NF == s { print ($4 ~ /^[0-9]+$/) ? $4 : $3; f = 1 }
