@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * The mount's readahead.  The kernel gives a FUSE mount 128 KiB, and
- * every readahead window is a round trip through the daemon: sequential
- * reads of a cold file through the mount then go several times slower than
- * with 1 MiB windows (README, Performance).  Only root can write the
+ * The mount's readahead (-o readahead=).  The kernel gives a FUSE mount
+ * 128 KiB, and every readahead window is a round trip through the daemon;
+ * the default keeps it (pfs_bdi.h says why).  Only root can write the
  * setting, in sysfs, and only after the FUSE init: the init reply's
  * max_readahead is where the kernel takes the lower of the two.
  */

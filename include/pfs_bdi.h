@@ -8,8 +8,16 @@
 
 #include <stdbool.h>
 
-/* -o readahead= when none is given: one FUSE request's worth (max_read). */
-#define PFS_READAHEAD_KB_DEFAULT 1024u
+/*
+ * -o readahead= when none is given: 0, the kernel's own 128 KiB.  Larger
+ * windows read cold files sequentially somewhat faster through the mount
+ * (1024: 0.09 s against 0.12 s for 256 MiB, native 0.05 s), but the
+ * kernel also reads a whole window around every page fault of a mapping:
+ * 2000 random faults on a cold 1 GiB file took 1.2 to 2.0 s with 1024
+ * against 0.43 s with 128 (native 0.47 s).  Mapped databases are what the
+ * mount is for.
+ */
+#define PFS_READAHEAD_KB_DEFAULT 0u
 /* The largest -o readahead= accepted. */
 #define PFS_READAHEAD_KB_MAX 65536u
 
