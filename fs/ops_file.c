@@ -429,8 +429,9 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
  * 3.17.2 fails to parse (the trailing newline), so the pipe keeps its
  * 64 KiB.  Every larger reply takes its fallback, a buffer allocated per
  * request, and glibc maps each of those sizes anew: an mmap, a page fault
- * per page and an munmap for every 256 KiB or 1 MiB READ (strace,
- * t-readahead).  A reused buffer costs one copy more than a splice would.
+ * per page and an munmap for every READ of 128 KiB (the kernel's readahead
+ * window) or more (strace, t-readahead).  A reused buffer costs one copy
+ * more than a splice would.
  */
 static pthread_key_t read_buf_key;
 static pthread_once_t read_buf_once = PTHREAD_ONCE_INIT;
@@ -442,9 +443,10 @@ struct read_buf {
 };
 
 /*
- * The smallest buffer made: readahead asks for 16 KiB, 64 KiB, ... up to
- * 1 MiB as a sequential read goes on, and growing a step at a time would
- * map and unmap each size once per thread.
+ * The smallest buffer made, one request's most (max_read): readahead asks
+ * for 16 KiB, 64 KiB, ... up to its window as a sequential read goes on,
+ * and growing a step at a time would map and unmap each size once per
+ * thread.  Only the pages a thread has used count in the daemon's RSS.
  */
 #define PFS_READ_BUF_MIN ((size_t)1 << 20)
 
