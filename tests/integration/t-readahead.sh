@@ -60,8 +60,10 @@ cold_read()
 		cmp "$T/mp/$f" "$T/fs/b/$f"
 	n=$(grep -c "pread64(.*, $size, [0-9]*) = $size" "$T/$name.strace")
 	unmaps=$(grep -cE '(^|[0-9] )munmap\(' "$T/$name.strace")
+	# At least half of the 24 MiB in READs of that size (readahead ramps
+	# up to its window, and its windows vary under load).
 	check "$name: READs of $size, read into the thread's buffer ($n pread64)" \
-		test "$n" -ge $((20 * 1048576 / size))
+		test "$n" -ge $((12 * 1048576 / size))
 	check "$name: no buffer unmapped per READ ($unmaps munmap for 24 MiB)" \
 		test "$unmaps" -le 2
 }

@@ -134,7 +134,10 @@ pfs_mount "$B" "$M"
 # A clean stop: the daemon unmounts, the cleanup has nothing to do.
 kill -TERM "$PFS_PID"
 wait "$PFS_PID"
-expect_eq "daemon exit status after SIGTERM" 0 "$?"
+rc=$?
+expect_eq "daemon exit status after SIGTERM" 0 "$rc"
+# Seen once in CI (exit status 1), not reproduced in 360 tries: the log says why.
+[ "$rc" -eq 0 ] || cat "$PFS_LOG" >&2
 read -r rc _ < <(run_snippet "$CLEAR" preallocfs-cleanup "$M")
 expect_eq "cleanup after a clean stop: exit status" 0 "$rc"
 check "cleanup after a clean stop: ext4 below still mounted" mountpoint -q "$B"
