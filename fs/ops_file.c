@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "pfs_alloc.h"
+#include "pfs_bdi.h"
 #include "pfs_cache.h"
 #include "pfs_compat.h"
 #include "pfs_creds.h"
@@ -268,6 +269,8 @@ void pfs_create(fuse_req_t req, fuse_ino_t parent, const char *name,
 	bool created;
 	int fd, pfd, ret;
 
+	/* With the daemon's own credentials: it writes to /sys. */
+	pfs_bdi_readahead_apply();
 	ret = do_may_write(req, pfs_inode(req, parent), true);
 	if (ret == 0)
 		ret = pfs_creds_enter_create(req, &c, &mode);
@@ -342,6 +345,9 @@ void pfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct pfs_creds c;
 	struct pfs_file *f;
 	int fd, err;
+
+	/* With the daemon's own credentials: it writes to /sys. */
+	pfs_bdi_readahead_apply();
 
 	if ((fi->flags & O_ACCMODE) != O_RDONLY || trunc) {
 		err = -do_may_write(req, inode, false);

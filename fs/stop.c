@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "pfs_log.h"
+#include "pfs_mountinfo.h"
 #include "pfs_notify.h"
 #include "pfs_stop.h"
 
@@ -374,19 +375,16 @@ static void do_report(const struct pfs_stop *st, int ret,
 
 /*
  * Learn our mount's device number and mount id, to recognize the mount
- * and the files on it later.  The statx waits until the session loop
- * answers it.
+ * and the files on it later.  From mountinfo, never from the mount itself
+ * (pfs_mountinfo.h says why): a statx of the mount point used to hang a
+ * daemon killed with SIGKILL right after mounting, for good.
  */
 static void do_learn_dev(struct pfs_stop *st)
 {
-	struct statx sx;
-
-	if (statx(AT_FDCWD, st->mountpoint, 0, STATX_INO | STATX_MNT_ID,
-		  &sx) == -1)
-		return;
-	st->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
-	if (sx.stx_mask & STATX_MNT_ID)
-		st->mnt_id = sx.stx_mnt_id;
+	if (pfs_mountinfo_fuse(st->mountpoint, &st->dev, &st->mnt_id) < 0) {
+		st->dev = 0;
+		st->mnt_id = 0;
+	}
 }
 
 static void *do_stop_thread(void *arg)
@@ -398,7 +396,6 @@ static void *do_stop_thread(void *arg)
 	siginfo_t si;
 	int sig, ret;
 
-	do_learn_dev(st);
 	for (;;) {
 		sig = stopping ? sigtimedwait(&st->signals, &si, &retry) :
 				 sigwaitinfo(&st->signals, &si);
@@ -428,7 +425,11 @@ static void *do_stop_thread(void *arg)
 
 int pfs_stop_start(struct pfs_stop *st)
 {
-	int ret = pthread_create(&st->thread, NULL, do_stop_thread, st);
+	int ret;
+
+	/* Here, before the thread: main() reads them after the loop too. */
+	do_learn_dev(st);
+	ret = pthread_create(&st->thread, NULL, do_stop_thread, st);
 
 	if (ret)
 		return -ret;
@@ -441,6 +442,17 @@ int pfs_stop_start(struct pfs_stop *st)
  * which ASan reports as a stack overflow at thread exit.  A signal sent
  * to the thread alone wakes it, and the flag tells it to end.
  */
+bool pfs_stop_still_mounted(const struct pfs_stop *st)
+{
+	uint64_t id;
+	dev_t dev;
+
+	if (!st->mnt_id)
+		return true;
+	return pfs_mountinfo_fuse(st->mountpoint, &dev, &id) == 0 &&
+	       id == st->mnt_id;
+}
+
 void pfs_stop_end(struct pfs_stop *st)
 {
 	if (!st->started)

@@ -22,14 +22,19 @@
 #define PFS_READAHEAD_KB_MAX 65536u
 
 /*
- * Set the mount's read_ahead_kb to kb, from a thread of its own that
- * first waits for the FUSE init to complete (the kernel lowers the value to
- * the init reply's max_readahead then, so it cannot be set earlier).
- * mnt: the absolute mount point; asked: the user gave -o readahead= (a
- * failure is then a warning, otherwise a debug line: a user's own mount
- * cannot write to /sys).  kb == 0 leaves the kernel's default.
- * 0, or -errno when the thread cannot be started.
+ * Prepare to set the mount's read_ahead_kb to kb: learn the mount's device
+ * (from mountinfo: call after mounting).  kb == 0 keeps the kernel's
+ * default.  asked: the user gave -o readahead= (a failure is then a
+ * warning, otherwise a debug line: a user's own mount cannot write to
+ * /sys).  0 or -errno.
  */
-int pfs_bdi_readahead_start(const char *mnt, unsigned int kb, bool asked);
+int pfs_bdi_readahead_arm(const char *mnt, unsigned int kb, bool asked);
+
+/*
+ * Write the setting, once: from the first OPEN or CREATE, which the
+ * kernel sends only after the init reply.  Cheap when there is nothing
+ * to do.
+ */
+void pfs_bdi_readahead_apply(void);
 
 #endif

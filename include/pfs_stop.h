@@ -45,7 +45,7 @@ struct pfs_stop {
 	sigset_t signals;	/* SIGTERM, SIGINT, SIGHUP */
 	sigset_t old_mask;	/* the caller's mask before pfs_stop_block() */
 	dev_t dev;		/* st_dev of our mount's root, 0 if unknown */
-	uint64_t mnt_id;	/* its mount id (statx), 0 if unknown */
+	uint64_t mnt_id;	/* its mount id (mountinfo), 0 if unknown */
 	pthread_t thread;
 	bool started;		/* the thread runs (main thread only) */
 	atomic_bool ending;	/* set by pfs_stop_end(): leave now */
@@ -63,6 +63,13 @@ int pfs_stop_block(struct pfs_stop *st, const char *mountpoint);
  * the calling thread) and before serving.  0 or -errno.
  */
 int pfs_stop_start(struct pfs_stop *st);
+
+/*
+ * Is our mount still at the mount point (as the stop thread learnt it, from
+ * mountinfo)?  true when that is unknown.  After the session loop: an
+ * ended connection to a mount that is gone was an unmount.
+ */
+bool pfs_stop_still_mounted(const struct pfs_stop *st);
 
 /*
  * After the session loop has returned and the connection is closed: end

@@ -5,11 +5,11 @@
 # The kernel gives a FUSE mount 128 KiB of readahead, each window one READ
 # round trip.  The default keeps it (larger windows made random page
 # faults on cold mapped files 3-4x slower); with readahead=KIB the daemon
-# (as root) sets it once the FUSE init is done.  libfuse 3.17.2 splices no
-# READ reply over 64 KiB (its pipe does not grow), and its fallback made a
-# fresh buffer per request: one mmap, a page fault per page and one munmap
-# each (252 of each for a 256 MiB file).  The daemon reads into a buffer
-# each worker thread keeps.
+# (as root) sets it at the first open, after the FUSE init.  libfuse
+# 3.17.2 splices no READ reply over 64 KiB (its pipe does not grow), and
+# its fallback made a fresh buffer per request: one mmap, a page fault per
+# page and one munmap each (252 of each for a 256 MiB file).  The daemon
+# reads into a buffer each worker thread keeps.
 #
 # Checks: the setting (the default and readahead=0 leave the kernel's 128,
 # readahead=512 and 1024 set it), cold reads through the mount equal the
@@ -25,13 +25,16 @@ mkdir "$T/fs/b" "$T/mp"
 # 24 MiB and 1234 bytes: 1 MiB READs, then a short one at end-of-file.
 head -c $((24 * 1048576 + 1234)) /dev/urandom >"$T/fs/b/f"
 cp "$T/fs/b/f" "$T/fs/b/g"
+echo small >"$T/fs/b/h"
 
-# ra_kb MNT EXPECTED: the mount's read_ahead_kb, once it is EXPECTED (the
-# daemon sets it from a thread after the init) or after 5 s.
+# ra_kb MNT EXPECTED: the mount's read_ahead_kb after a first open (the
+# daemon sets it then: the kernel sends no OPEN before the init reply),
+# once it is EXPECTED or after 5 s.
 ra_kb()
 {
 	local dev v
 	dev=$(mountpoint -d "$1") || return 1
+	cat "$1/h" >/dev/null
 	for _ in $(seq 50); do
 		v=$(cat "/sys/class/bdi/$dev/read_ahead_kb")
 		[ "$v" = "$2" ] && break
