@@ -437,11 +437,6 @@ int pfs_stop_start(struct pfs_stop *st)
 	return 0;
 }
 
-/*
- * Not pthread_cancel(): a cancelled thread unwinds out of sigtimedwait,
- * which ASan reports as a stack overflow at thread exit.  A signal sent
- * to the thread alone wakes it, and the flag tells it to end.
- */
 bool pfs_stop_still_mounted(const struct pfs_stop *st)
 {
 	uint64_t id;
@@ -453,6 +448,11 @@ bool pfs_stop_still_mounted(const struct pfs_stop *st)
 	       id == st->mnt_id;
 }
 
+/*
+ * Not pthread_cancel(): a cancelled thread unwinds out of sigtimedwait,
+ * which ASan reports as a stack overflow at thread exit.  A signal sent
+ * to the thread alone wakes it, and the flag tells it to end.
+ */
 void pfs_stop_end(struct pfs_stop *st)
 {
 	if (!st->started)

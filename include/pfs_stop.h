@@ -65,8 +65,8 @@ int pfs_stop_block(struct pfs_stop *st, const char *mountpoint);
 int pfs_stop_start(struct pfs_stop *st);
 
 /*
- * Is our mount still at the mount point (as the stop thread learnt it, from
- * mountinfo)?  true when that is unknown.  After the session loop: an
+ * Is our mount still at the mount point (its mount id, learnt from
+ * mountinfo by pfs_stop_start())?  true when that is unknown.  After the session loop: an
  * ended connection to a mount that is gone was an unmount.
  */
 bool pfs_stop_still_mounted(const struct pfs_stop *st);

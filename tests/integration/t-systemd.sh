@@ -136,7 +136,8 @@ kill -TERM "$PFS_PID"
 wait "$PFS_PID"
 rc=$?
 expect_eq "daemon exit status after SIGTERM" 0 "$rc"
-# Seen once in CI (exit status 1), not reproduced in 360 tries: the log says why.
+# Exit status 1 here was ECONNABORTED at the unmount (now a clean end, see
+# main.c); should anything else fail the stop, the log says why.
 [ "$rc" -eq 0 ] || cat "$PFS_LOG" >&2
 read -r rc _ < <(run_snippet "$CLEAR" preallocfs-cleanup "$M")
 expect_eq "cleanup after a clean stop: exit status" 0 "$rc"
