@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -83,56 +84,38 @@ static int do_fusermount_unmount(const struct pfs_stop *st)
  * reach our WRITE handler, and the backing file is synced, before the
  * unmount is tried.  The same scan names the programs for the log.
  *
- * Nothing outside our mount is touched: an fd is only followed when its
- * fdinfo names our mount (mnt_id), a mapping only when /proc/PID/maps
- * gives our device, so another hung filesystem cannot hang this thread.
- * Best effort: a process that exits meanwhile is skipped, and a bind
- * mount of ours elsewhere is not seen (syncfs still starts its writeback).
+ * The scan reads /proc only, and nothing outside our mount is touched: an
+ * fd is only followed when its fdinfo names our mount (mnt_id), a mapping
+ * only when /proc/PID/maps gives our device, so another hung filesystem
+ * cannot hang this thread.  The files themselves are opened and synced by
+ * the child of do_try_stop() (see there).  Best effort: a process that
+ * exits meanwhile is skipped, and a bind mount of ours elsewhere is not
+ * seen (syncfs still starts its writeback).
  */
+#define PFS_STOP_LINK_MAX 96	/* "/proc/PID/map_files/START-END" */
+#define PFS_STOP_SEEN_MAX 64
+
 struct pfs_stop_users {
 	unsigned int procs;	/* programs found using the mount */
 	unsigned int files;	/* files synced */
 	char names[200];	/* "1234 (app), 99 (db)" for the first few */
-	ino_t seen[64];		/* files synced in this scan */
-	unsigned int nseen;
+	char (*links)[PFS_STOP_LINK_MAX];	/* /proc links to sync */
+	unsigned int nlinks, cap;
 };
 
-static bool do_seen(struct pfs_stop_users *u, ino_t ino)
+/* Remember LINK, a /proc magic link known to lead into our mount. */
+static void do_add_link(struct pfs_stop_users *u, const char *link)
 {
-	for (unsigned int i = 0; i < u->nseen; i++)
-		if (u->seen[i] == ino)
-			return true;
-	if (u->nseen < sizeof(u->seen) / sizeof(u->seen[0]))
-		u->seen[u->nseen++] = ino;
-	return false;
-}
+	if (u->nlinks == u->cap) {
+		unsigned int cap = u->cap ? 2 * u->cap : 64;
+		void *p = reallocarray(u->links, cap, sizeof(*u->links));
 
-/* LINK (a /proc magic link) is known to lead into our mount. */
-static void do_sync_link(const struct pfs_stop *st, struct pfs_stop_users *u,
-			 const char *link)
-{
-	struct stat s;
-	int fd;
-
-	if (stat(link, &s) == -1 || s.st_dev != st->dev ||
-	    !S_ISREG(s.st_mode) || do_seen(u, s.st_ino))
-		return;
-	fd = open(link, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (fd == -1)
-		return;
-	if (fsync(fd) == 0) {
-		u->files++;
-	} else {
-		/* The program gets the error too, at its own fsync/msync. */
-		int err = errno;
-		char target[PATH_MAX];
-		ssize_t n = readlink(link, target, sizeof(target) - 1);
-
-		target[n > 0 ? n : 0] = '\0';
-		pfs_warn("writing back %s: %s", n > 0 ? target : link,
-			 strerror(err));
+		if (!p)
+			return;	/* best effort: syncfs still starts it */
+		u->links = p;
+		u->cap = cap;
 	}
-	close(fd);
+	snprintf(u->links[u->nlinks++], sizeof(*u->links), "%s", link);
 }
 
 /* The mnt_id line of /proc/PID/fdinfo/N, or -1. */
@@ -197,7 +180,7 @@ static bool do_scan_fds(const struct pfs_stop *st, struct pfs_stop_users *u,
 		    do_fd_mnt_id(pid, fd) != (long)st->mnt_id)
 			continue;
 		used = true;
-		do_sync_link(st, u, path);
+		do_add_link(u, path);
 	}
 	closedir(d);
 	return used;
@@ -227,7 +210,7 @@ static bool do_scan_maps(const struct pfs_stop *st, struct pfs_stop_users *u,
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%lx-%lx", pid,
 			 start, end);
-		do_sync_link(st, u, path);
+		do_add_link(u, path);
 	}
 	fclose(f);
 	return used;
@@ -260,7 +243,6 @@ static void do_scan_users(const struct pfs_stop *st, struct pfs_stop_users *u)
 	DIR *d;
 	int pid;
 
-	*u = (struct pfs_stop_users){ 0 };
 	if (!st->dev || !st->mnt_id)
 		return;
 	d = opendir("/proc");
@@ -283,17 +265,80 @@ static void do_scan_users(const struct pfs_stop *st, struct pfs_stop_users *u)
 /* ---- Stopping ----------------------------------------------------------- */
 
 /*
- * One attempt: write back every dirty page, then unmount.  0 when the
- * mount is gone, -EBUSY while programs use it, -ESTALE when the mount at
- * the mount point is no longer ours (detached or covered), else -errno.
+ * Every access to our own mount during a stop (the open and fstat of the
+ * mount point, the fsyncs, syncfs, umount2) is made by a child process
+ * that does not hold /dev/fuse.  A thread waiting for its own mount's
+ * answer cannot be killed once a worker has read the request, and the
+ * fsyncs wait on write-back that only our workers can finish: a SIGKILL
+ * of the daemon in the middle of a stop left it unkillable for good, its
+ * /dev/fuse held open by the waiting thread, until someone aborted the
+ * connection by hand.  Now the daemon dies at once, its /dev/fuse closes,
+ * the kernel ends the connection, and the child's calls fail and it ends
+ * too (PR_SET_PDEATHSIG).
+ *
+ * The child only makes system calls (no locks, no allocation, no log:
+ * another thread may hold them at the fork) and sends its result back
+ * through a pipe.  The parent logs.
  */
-static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
+#define PFS_STOP_ERR_MAX 8
+
+struct pfs_stop_result {
+	int ret;		/* 0, -EBUSY, -ESTALE or -errno */
+	int syncfs_err;		/* errno of syncfs, 0 if it worked */
+	unsigned int files;	/* files synced */
+	unsigned int nerrs;	/* files whose fsync failed (at most ERR_MAX) */
+	struct {
+		unsigned int link;	/* index into pfs_stop_users.links */
+		int err;
+	} errs[PFS_STOP_ERR_MAX];
+};
+
+/* In the child: fsync LINK (u->links[i]) if it is a file on our mount. */
+static void do_sync_link(const struct pfs_stop *st,
+			 const struct pfs_stop_users *u, unsigned int i,
+			 struct pfs_stop_result *r, ino_t *seen,
+			 unsigned int *nseen)
 {
+	struct stat s;
+	unsigned int j;
+	int fd;
+
+	if (stat(u->links[i], &s) == -1 || s.st_dev != st->dev ||
+	    !S_ISREG(s.st_mode))
+		return;
+	for (j = 0; j < *nseen; j++)
+		if (seen[j] == s.st_ino)
+			return;
+	if (*nseen < PFS_STOP_SEEN_MAX)
+		seen[(*nseen)++] = s.st_ino;
+	fd = open(u->links[i], O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1)
+		return;
+	if (fsync(fd) == 0) {
+		r->files++;
+	} else if (r->nerrs < PFS_STOP_ERR_MAX) {
+		/* The program gets the error too, at its own fsync/msync. */
+		r->errs[r->nerrs].link = i;
+		r->errs[r->nerrs++].err = errno;
+	}
+	close(fd);
+}
+
+/*
+ * In the child: one attempt.  Write back every dirty page, then unmount.
+ * 0 when the mount is gone, -EBUSY while programs use it, -ESTALE when the
+ * mount at the mount point is no longer ours (detached or covered), else
+ * -errno (-EPERM: the parent runs fusermount3).
+ */
+static int do_stop_here(const struct pfs_stop *st,
+			const struct pfs_stop_users *u,
+			struct pfs_stop_result *r)
+{
+	ino_t seen[PFS_STOP_SEEN_MAX];
+	unsigned int nseen = 0;
 	struct stat s;
 	int fd, ret;
 
-	if (u)
-		*u = (struct pfs_stop_users){ 0 };
 	fd = open(st->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1)
 		return -errno;
@@ -315,10 +360,10 @@ static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
 	 * signal (u), fsync the files programs hold, which waits; syncfs
 	 * starts the write-back of everything else.
 	 */
-	if (u)
-		do_scan_users(st, u);
+	for (unsigned int i = 0; u && i < u->nlinks; i++)
+		do_sync_link(st, u, i, r, seen, &nseen);
 	if (syncfs(fd) == -1)
-		pfs_warn("writing back %s: %m", st->mountpoint);
+		r->syncfs_err = errno;
 	/*
 	 * Our own descriptor would keep the mount busy.  A store after the
 	 * syncfs can only come from a program that has a file open or
@@ -327,10 +372,89 @@ static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
 	close(fd);
 	if (umount2(st->mountpoint, UMOUNT_NOFOLLOW) == 0)
 		return 0;
-	ret = -errno;
-	if (ret == -EPERM)
-		ret = do_fusermount_unmount(st);
-	return ret;
+	return -errno;
+}
+
+static void do_child(const struct pfs_stop *st, const struct pfs_stop_users *u,
+		     int out, pid_t parent)
+{
+	struct pfs_stop_result r = { 0 };
+
+	/* Above all /dev/fuse: its last holder must be the daemon. */
+	if (out != 3 && (dup2(out, 3) == -1 || close(out) == -1))
+		_exit(1);
+	if (close_range(4, ~0U, 0) == -1 ||
+	    prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+		_exit(1);
+	r.ret = do_stop_here(st, u, &r);
+	/* Smaller than PIPE_BUF: one write, whole or nothing. */
+	if (write(3, &r, sizeof(r)) != (ssize_t)sizeof(r))
+		_exit(1);
+	_exit(0);
+}
+
+/*
+ * One attempt, u: the programs using the mount, on a signal (NULL on a
+ * retry of our own).  See do_stop_here() for the result.
+ */
+static int do_try_stop(const struct pfs_stop *st, struct pfs_stop_users *u)
+{
+	struct pfs_stop_result r = { .ret = -EIO };
+	pid_t self = getpid(), pid;
+	int fds[2], status = 0;
+	ssize_t n;
+
+	if (u) {
+		*u = (struct pfs_stop_users){ 0 };
+		do_scan_users(st, u);
+	}
+	if (pipe2(fds, O_CLOEXEC) == -1)
+		return -errno;
+	pid = fork();
+	if (pid == 0)
+		do_child(st, u, fds[1], self);
+	close(fds[1]);
+	if (pid == -1) {
+		r.ret = -errno;
+		close(fds[0]);
+		goto out;
+	}
+	do
+		n = read(fds[0], &r, sizeof(r));
+	while (n == -1 && errno == EINTR);
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+		;
+	if (n != (ssize_t)sizeof(r)) {
+		r = (struct pfs_stop_result){ .ret = -EIO };
+		pfs_warn("stopping %s: the write-back child ended without a result (status %#x)",
+			 st->mountpoint, (unsigned int)status);
+		goto out;
+	}
+	for (unsigned int i = 0; u && i < r.nerrs && r.errs[i].link < u->nlinks;
+	     i++) {
+		const char *link = u->links[r.errs[i].link];
+		char target[PATH_MAX];
+		ssize_t len = readlink(link, target, sizeof(target) - 1);
+
+		target[len > 0 ? len : 0] = '\0';
+		pfs_warn("writing back %s: %s", len > 0 ? target : link,
+			 strerror(r.errs[i].err));
+	}
+	if (r.syncfs_err)
+		pfs_warn("writing back %s: %s", st->mountpoint,
+			 strerror(r.syncfs_err));
+	if (u)
+		u->files = r.files;
+	if (r.ret == -EPERM)
+		r.ret = do_fusermount_unmount(st);
+out:
+	if (u) {
+		free(u->links);
+		u->links = NULL;
+		u->nlinks = u->cap = 0;
+	}
+	return r.ret;
 }
 
 /* u: what the scan found, on a signal; NULL on a retry of our own. */

@@ -18,6 +18,9 @@
  *      stop signal and every PFS_STOP_RETRY_SEC seconds, so the daemon
  *      stops by itself once the programs let go.
  *
+ * Steps 1 and 2 run in a child process without /dev/fuse: a SIGKILL of
+ * the daemon meanwhile must still end it (stop.c, "Stopping").
+ *
  * When the unmount succeeds the kernel ends the connection, the session
  * loop returns and main() unwinds as usual (exit status 0).
  *
