@@ -140,6 +140,44 @@ static void do_log_caps(const char *source, const struct pfs_caps *caps,
 		 pfs_caps_guarantee(caps, rules, false));
 }
 
+/* A sysctl holding one unsigned number; 0 when absent or unreadable. */
+static unsigned int do_read_sysctl(const char *path)
+{
+	unsigned int v = 0;
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return 0;
+	if (fscanf(f, "%u", &v) != 1)
+		v = 0;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Linux 6.14+: the kernel aborts a FUSE connection whose request waits
+ * longer than fs.fuse.default_request_timeout seconds (for a daemon that
+ * asks for none, as this one) or max_request_timeout (for every daemon).
+ * Here a request may wait for a long time by design: a blocking lock, a
+ * large growth, an fsync of much dirty data.  An abort ends the mount and
+ * drops the dirty pages of mapped files.  The seconds that apply, 0 for
+ * none (the default of both).
+ */
+static unsigned int do_kernel_request_timeout(void)
+{
+	unsigned int def = do_read_sysctl(
+		"/proc/sys/fs/fuse/default_request_timeout");
+	unsigned int max = do_read_sysctl(
+		"/proc/sys/fs/fuse/max_request_timeout");
+
+	if (max && (!def || def > max))
+		return max;
+	return def;
+}
+
+#define PFS_TIMEOUT_WARNING \
+	"the kernel aborts this mount when a request waits longer than %u s (sysctl fs.fuse.default_request_timeout / fs.fuse.max_request_timeout): a blocking lock wait or a long write-back then ends it, and dirty pages of mapped files are lost; set both to 0"
+
 /*
  * --check, below the root: every filesystem mounted inside the backing tree
  * (from /proc/self/mountinfo), probed as the mount would probe it when it
@@ -274,7 +312,8 @@ static void do_check_json(const char *source, const struct pfs_rules *rules,
 	printf(", \"on\": %s, \"gives_up\": ",
 	       passthrough && !no_pt ? "true" : "false");
 	pfs_json_str(stdout, PFS_PASSTHROUGH_CAVEAT);
-	printf("}, \"below\": [");
+	printf("}, \"kernel_request_timeout_s\": %u, \"below\": [",
+	       do_kernel_request_timeout());
 	do_check_below(source, rules, true);
 	printf("]}\n");
 }
@@ -284,6 +323,7 @@ static int do_check(const char *source, const struct pfs_rules *rules,
 		    bool passthrough, bool json)
 {
 	const char *no_pt = pfs_passthrough_unavailable();
+	unsigned int timeout;
 	struct pfs_caps caps;
 	struct statvfs sv;
 	int fd = do_open_source(source);
@@ -330,6 +370,12 @@ static int do_check(const char *source, const struct pfs_rules *rules,
 	else
 		printf("passthrough:    off (-o passthrough would give up one case: %s)\n",
 		       PFS_PASSTHROUGH_CAVEAT);
+	timeout = do_kernel_request_timeout();
+	if (timeout)
+		printf("request timeout: %u s: " PFS_TIMEOUT_WARNING "\n",
+		       timeout, timeout);
+	else
+		printf("request timeout: none (the kernel waits for every answer)\n");
 	do_check_below(source, rules, false);
 	return 0;
 }
@@ -362,6 +408,7 @@ int main(int argc, char *argv[])
 	char *abs_source = NULL;
 	char *abs_mnt = NULL;
 	char err[512];
+	unsigned int timeout;
 	int root_fd, ret = 1;
 
 	if (pfs_config_parse(&args, &cfg, err, sizeof(err)) == -1) {
@@ -489,6 +536,9 @@ int main(int argc, char *argv[])
 	if (!cfg.foreground)
 		pfs_log_to_syslog();
 	do_log_caps(cfg.source, &fs.eng.caps, &cfg.rules);
+	timeout = do_kernel_request_timeout();
+	if (timeout)
+		pfs_warn(PFS_TIMEOUT_WARNING, timeout);
 	if (fs.eng.caps.cow)
 		pfs_warn("allow_cow: on %s, growth is allocated but overwrites "
 			 "(also of allocated ranges) may fail with ENOSPC, and "
@@ -524,8 +574,20 @@ int main(int argc, char *argv[])
 			 strerror(-ret));
 		ret = 0;
 	}
-	if (ret < 0)
+	/*
+	 * libfuse ends its loop with 0 on ENODEV, which the kernel also
+	 * answers after aborting the connection (fusectl's abort, or a
+	 * request that waited longer than fs.fuse.*_request_timeout) while
+	 * the mount stays, dead: ENOTCONN for every program.  That is a
+	 * failure (a supervisor restarts on it), never a clean end.
+	 */
+	if (ret == 0 && stop.mnt_id && pfs_stop_still_mounted(&stop)) {
+		pfs_err("the kernel ended the connection while %s is still mounted (aborted through fusectl, or a request timed out): programs get ENOTCONN there until `umount -l %s`",
+			abs_mnt, abs_mnt);
+		ret = -ECONNABORTED;
+	} else if (ret < 0) {
 		pfs_err("session ended: %s", strerror(-ret));
+	}
 	ret = ret ? 1 : 0;
 
 out_unmount:

@@ -30,6 +30,9 @@ _pfs_cleanup()
 	local i
 
 	trap - EXIT
+	# A test's own last words (it defines pfs_cleanup_hook), e.g. to put
+	# back a sysctl it changed.
+	declare -F pfs_cleanup_hook >/dev/null && pfs_cleanup_hook
 	# Background helpers a test left running (never the daemons): stop
 	# them first, so that nothing keeps a mount busy.
 	for p in $(jobs -pr); do

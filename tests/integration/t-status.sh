@@ -137,11 +137,13 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 keys = {"backing", "filesystem", "f_type", "fallocate", "copy_on_write",
         "largest_file_bytes", "free_bytes_users", "free_bytes_root",
-        "reserved_bytes", "guarantee", "passthrough", "below"}
+        "reserved_bytes", "guarantee", "passthrough",
+        "kernel_request_timeout_s", "below"}
 assert set(d) == keys, sorted(d)
 assert set(d["passthrough"]) == {"available", "unavailable_because", "on", "gives_up"}
 assert d["free_bytes_root"] >= d["free_bytes_users"] > 0
 assert d["largest_file_bytes"] > 1 << 40
+assert isinstance(d["kernel_request_timeout_s"], int)
 print(d["filesystem"], d["fallocate"], d["copy_on_write"],
       d["guarantee"].split(":")[0], isinstance(d["f_type"], int),
       len(d["below"]), d["below"][0]["path"], d["below"][0]["filesystem"])
