@@ -20,6 +20,12 @@
 #                         sparse 8 GiB loop image: mergerfs by default
 #                         creates nothing on a branch with less than 4 GiB
 #                         free; tmpfs isolates the FUSE costs)
+#   RAW=1                 also print every round's seconds (stderr)
+#   IMAGE=ram|disk        where the ext4 image file lives (default ram: a
+#                         tmpfs of its own, and ext4 mounted with discard
+#                         so deleted files give their memory back; the
+#                         host's disk then adds no noise of its own; disk:
+#                         in /tmp like the rest)
 # Needs cc, mergerfs and bindfs (scripts/deps.sh installs them).
 # About three minutes on 2 cores.
 set -eu
@@ -52,6 +58,7 @@ cleanup()
 	sleep 0.5
 	mountpoint -q "$T/fs" && { umount "$T/fs" || umount -l "$T/fs"; }
 	[ -n "$loop" ] && losetup -d "$loop"
+	mountpoint -q "$T/ram" && umount "$T/ram"
 	rm -rf --one-file-system "$T"
 }
 trap cleanup EXIT
@@ -62,10 +69,16 @@ mkdir -p "$T/fs"
 if [ "${BACKING_FS:-ext4}" = tmpfs ]; then
 	mount -t tmpfs -o size=8g tmpfs "$T/fs"
 else
-	truncate -s 8G "$T/img"
-	mkfs.ext4 -q "$T/img"
-	loop=$(losetup -f --show "$T/img")
-	mount "$loop" "$T/fs"
+	img=$T/img
+	if [ "${IMAGE:-ram}" = ram ]; then
+		mkdir "$T/ram"
+		mount -t tmpfs -o size=9g tmpfs "$T/ram"
+		img=$T/ram/img
+	fi
+	truncate -s 8G "$img"
+	mkfs.ext4 -q "$img"
+	loop=$(losetup -f --show "$img")
+	mount -o discard "$loop" "$T/fs"
 fi
 for k in "${kinds[@]}" debug; do
 	mkdir "$T/fs/$k"
@@ -123,11 +136,19 @@ measure()
 	if [ -n "${ROWS:-}" ] && ! grep -Eq -- "$ROWS" <<<"$label"; then
 		return 0
 	fi
+	# The warm rows read "r", made by the cold row's PREP: make it here
+	# when ROWS left that row out.
+	[ "$before" = warm ] && [ ! -e "$T/native/r" ] && prep=mkread
 	for k in "${kinds[@]}"; do
 		[ "$prep" = - ] || op "$prep" "$T/$k"
 	done
+	local n=${#kinds[@]} i
 	for ((r = 0; r < rounds; r++)); do
-		for k in "${kinds[@]}"; do
+		# Each round starts one kind later, so that no kind always runs
+		# right after the same other one (and pays for its deferred
+		# work: write-back, freeing a deleted file's blocks).
+		for ((i = 0; i < n; i++)); do
+			k=${kinds[(r + i) % n]}
 			s=$step
 			[ "$k" = native ] && s=$nstep
 			case $before in
@@ -138,6 +159,11 @@ measure()
 			times[$k]+="$(op "$s" "$T/$k") "
 		done
 	done
+	if [ -n "${RAW:-}" ]; then
+		for k in "${kinds[@]}"; do
+			echo "  $k: ${times[$k]}" >&2
+		done
+	fi
 	local base
 	base=$(median <<<"${times[native]}")
 	row="| $label | $(fmt "$base")"
@@ -150,7 +176,9 @@ measure()
 }
 
 started=$(date +%s)
-echo "backing: ${BACKING_FS:-ext4}; $(nproc) cores; $(uname -r);" \
+where=${BACKING_FS:-ext4}
+[ "$where" = ext4 ] && where+=" (image on ${IMAGE:-ram})"
+echo "backing: $where; $(nproc) cores; $(uname -r);" \
 	"load average $(cut -d ' ' -f 1-3 /proc/loadavg)"
 echo "preallocfs $("$bin" --version | head -n 1 | awk '{ print $NF }')" \
 	"($("$bin" --version | sed -n 2p)), $(mergerfs --version 2>&1 | head -n 1)," \
@@ -165,6 +193,8 @@ measure "read a 256 MiB file in 1 MiB reads, cold cache" mkread drop read
 measure "re-read it after reopening (warm)" - warm read
 measure "20000 random 4 KiB preads of it (warm)" - warm rand4k
 measure "ftruncate 256 MiB, mmap stores into every page, msync" - - mmap
+measure "the same mmap stores; native: posix_fallocate first (the allocation preallocfs makes)" \
+	- - mmap mmapfa
 measure "create + stat + unlink 2000 files" - - files
 measure "grow to 256 MiB: ftruncate (native: posix_fallocate)" \
 	- - ftruncate fallocate

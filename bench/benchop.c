@@ -12,6 +12,8 @@
  *   rand4k    20000 4 KiB pread()s of "r" at random page offsets
  *   mmap      ftruncate a new file to 256 MiB, store into every page
  *             through a shared mapping, msync
+ *   mmapfa    the same after posix_fallocate instead of ftruncate: the
+ *             allocation preallocfs makes at the ftruncate, natively
  *   files     create (O_EXCL), stat and unlink 2000 files
  *   ftruncate grow a new file to 256 MiB with ftruncate
  *   fallocate grow a new file to 256 MiB with posix_fallocate
@@ -110,7 +112,7 @@ int main(int argc, char **argv)
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: benchop DIR mkwrite|pwrite|pwrite400|mkread|read|"
-				"rand4k|mmap|files|ftruncate|fallocate\n");
+				"rand4k|mmap|mmapfa|files|ftruncate|fallocate\n");
 		return 2;
 	}
 	dir = argv[1];
@@ -152,13 +154,17 @@ int main(int argc, char **argv)
 				die("pread");
 		t1 = now();
 		close(fd);
-	} else if (!strcmp(op, "mmap")) {
+	} else if (!strcmp(op, "mmap") || !strcmp(op, "mmapfa")) {
 		char *map;
 
 		t0 = now();
 		fd = open_in(dir, "m", O_RDWR | O_CREAT | O_TRUNC);
-		if (ftruncate(fd, 256 * MIB) == -1)
+		if (!strcmp(op, "mmapfa")) {
+			if (posix_fallocate(fd, 0, 256 * MIB) != 0)
+				die("posix_fallocate");
+		} else if (ftruncate(fd, 256 * MIB) == -1) {
 			die("ftruncate");
+		}
 		map = mmap(NULL, 256 * MIB, PROT_READ | PROT_WRITE, MAP_SHARED,
 			   fd, 0);
 		if (map == MAP_FAILED)
