@@ -357,6 +357,8 @@ static void pfs_destroy(void *userdata)
 	struct pfs_fs *fs = userdata;
 	struct pfs_handle *h, *next;
 
+	/* First: lock waiters in threads of their own still use the session. */
+	pfs_locks_destroy();
 	/*
 	 * The session is over: handles the kernel did not release (files
 	 * still open when the daemon was stopped) are closed here.  No
@@ -372,7 +374,6 @@ static void pfs_destroy(void *userdata)
 		free(h);
 	}
 	fs->open = NULL;
-	pfs_locks_destroy();
 }
 
 const struct fuse_lowlevel_ops pfs_ops = {

@@ -30,6 +30,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/file.h>
@@ -219,23 +220,29 @@ void pfs_locks_release(const struct pfs_file *f)
 	do_drop(&m);
 }
 
-void pfs_locks_destroy(void)
-{
-	struct lock_match m = { .all = true };
-
-	do_drop(&m);
-}
-
 /* --- Waiting, interruptibly ------------------------------------------ */
 
 /* Any signal without SA_RESTART will do; this one is ours alone. */
 #define WAIT_SIGNAL (SIGRTMIN + 3)
 
 struct lock_wait {
+	struct lock_wait *next;	/* waits_lock */
 	pthread_t thread;	/* the waiting worker */
 	atomic_bool interrupted;
 	atomic_bool done;	/* the waiter is out of its syscall for good */
 };
+
+/*
+ * Every wait in progress, and the waiting threads of our own not yet done
+ * replying: at the session's end (pfs_locks_destroy) these are woken and
+ * waited for, because they use the session (reply, notify) and the session
+ * is freed next.  A connection the kernel aborted while a program waited
+ * for a lock held by another, still running, leaves such a waiter behind.
+ */
+static pthread_mutex_t waits_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lock_wait *waits;		/* waits_lock */
+static unsigned int wait_threads;	/* waits_lock */
+static atomic_bool waits_ending;	/* set under waits_lock */
 
 static void do_wake(int sig)
 {
@@ -296,6 +303,12 @@ static int do_wait(fuse_req_t req, const struct lock_call *c)
 	int ret;
 
 	pthread_once(&once, do_install_wake);
+	pthread_mutex_lock(&waits_lock);
+	if (atomic_load(&waits_ending))
+		atomic_store(&w.interrupted, true);
+	w.next = waits;
+	waits = &w;
+	pthread_mutex_unlock(&waits_lock);
 	fuse_req_interrupt_func(req, do_interrupt, &w);
 	for (;;) {
 		if (atomic_load(&w.interrupted)) {
@@ -309,7 +322,44 @@ static int do_wait(fuse_req_t req, const struct lock_call *c)
 	atomic_store(&w.done, true);
 	/* Waits for a running do_interrupt: w is on this stack. */
 	fuse_req_interrupt_func(req, NULL, NULL);
+	pthread_mutex_lock(&waits_lock);
+	for (struct lock_wait **p = &waits; *p; p = &(*p)->next) {
+		if (*p == &w) {
+			*p = w.next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&waits_lock);
 	return ret;
+}
+
+/*
+ * End every wait with EINTR and wait until the threads of our own have
+ * replied.  A signal can come just before a waiter enters its syscall and
+ * be lost: signal again until each is out (it leaves the list then).
+ */
+static void do_end_waits(void)
+{
+	pthread_mutex_lock(&waits_lock);
+	atomic_store(&waits_ending, true);
+	while (waits || wait_threads) {
+		for (struct lock_wait *w = waits; w; w = w->next) {
+			atomic_store(&w->interrupted, true);
+			pthread_kill(w->thread, WAIT_SIGNAL);
+		}
+		pthread_mutex_unlock(&waits_lock);
+		usleep(1000);
+		pthread_mutex_lock(&waits_lock);
+	}
+	pthread_mutex_unlock(&waits_lock);
+}
+
+void pfs_locks_destroy(void)
+{
+	struct lock_match m = { .all = true };
+
+	do_end_waits();
+	do_drop(&m);
 }
 
 /* --- Handlers --------------------------------------------------------- */
@@ -415,7 +465,11 @@ static void do_finish(struct lock_job *j, int ret)
 	}
 	if (j->dup_fd != -1)
 		close(j->dup_fd);
-	fuse_reply_err(j->req, -ret);
+	/* At the session's end the connection is gone: nobody to answer. */
+	if (atomic_load(&waits_ending))
+		fuse_reply_none(j->req);
+	else
+		fuse_reply_err(j->req, -ret);
 	free(j);
 }
 
@@ -424,6 +478,9 @@ static void *do_wait_thread(void *arg)
 	struct lock_job *j = arg;
 
 	do_finish(j, do_wait(j->req, &j->c));
+	pthread_mutex_lock(&waits_lock);
+	wait_threads--;
+	pthread_mutex_unlock(&waits_lock);
 	return NULL;
 }
 
@@ -456,7 +513,11 @@ static void do_run(struct lock_job *j, bool blocking)
 	if (pthread_attr_init(&attr) == 0) {
 		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 		pthread_attr_setstacksize(&attr, 64 << 10);
+		pthread_mutex_lock(&waits_lock);
 		ret = pthread_create(&t, &attr, do_wait_thread, j);
+		if (ret == 0)
+			wait_threads++;
+		pthread_mutex_unlock(&waits_lock);
 		pthread_attr_destroy(&attr);
 		if (ret == 0)
 			return;

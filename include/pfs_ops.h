@@ -151,7 +151,10 @@ void pfs_flock(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi,
 void pfs_locks_flush(fuse_req_t req, fuse_ino_t ino, uint64_t owner);
 /* RELEASE of an open file: drop the locks owned by it (OFD locks). */
 void pfs_locks_release(const struct pfs_file *f);
-/* The session is over: drop every lock still held. */
+/*
+ * The session is over: end every lock wait (EINTR) and wait for the threads
+ * replying to them, then drop every lock still held.
+ */
 void pfs_locks_destroy(void);
 
 /* ops_dir.c */

@@ -19,7 +19,9 @@
 #   - a flock(1) that waits for a lock held through the mount: the kernel
 #     aborts the connection after 15 to 30 s, the waiting program gets
 #     ECONNABORTED, and the daemon exits 1 with one error line;
-#   - an abort through fusectl: the same;
+#   - an abort through fusectl, with a program waiting for a lock that
+#     another holds: the same, and the daemon's waiting thread ends before
+#     the session is freed (it used to reply on the freed session);
 #   - an unmount still ends the daemon with 0 (the control).
 # Runs alone (meson.build): the sysctl applies to every FUSE mount made
 # meanwhile, other tests' included.
@@ -68,6 +70,12 @@ expect_failed_end()
 	check "$what: its log says the connection ended with the mount still there" \
 		grep -q 'the kernel ended the connection while .* is still mounted' \
 		"$PFS_LOG"
+	# Nothing else: no sanitizer report (a lock waiter used to reply on
+	# the freed session), no failed write to the closed device.
+	if grep -Eq 'Sanitizer|runtime error|^=+$|^fuse: ' "$PFS_LOG"; then
+		cat "$PFS_LOG" >&2
+		fail "$what: the daemon's log has more than the one error line"
+	fi
 	[ "$rc" = timeout ] && kill -TERM "$PFS_PID" 2>/dev/null
 }
 
@@ -119,8 +127,22 @@ if ! mountpoint -q /sys/fs/fuse/connections; then
 	mount -t fusectl fusectl /sys/fs/fuse/connections &&
 		fusectl_mounted=1
 fi
+# With a program waiting for a lock that another, still running, holds:
+# the daemon's waiting thread must end before the session is freed.
+flock -x "$M/lock" sleep 90 &
+holder=$!
+sleep 0.5
+flock -x "$M/lock" true 2>"$T/waiter.err" &
+waiter=$!
+sleep 0.5
 echo 1 >"/sys/fs/fuse/connections/$conn/abort"
+wait "$waiter"
+check "fusectl abort: the lock waiter fails with ECONNABORTED" \
+	grep -q 'Software caused connection abort' "$T/waiter.err"
 expect_failed_end "fusectl abort"
+pkill -P "$holder" 2>/dev/null
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 umount "$M" 2>/dev/null || umount -l "$M"
 
 # Control: an unmount is a clean end.
