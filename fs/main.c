@@ -22,6 +22,7 @@
 #include "pfs_compat.h"
 #include "pfs_config.h"
 #include "pfs_creds.h"
+#include "pfs_guard.h"
 #include "pfs_log.h"
 #include "pfs_mountinfo.h"
 #include "pfs_ops.h"
@@ -529,6 +530,12 @@ int main(int argc, char *argv[])
 	/* Returns in the child once the mount is in place. */
 	if (fuse_daemonize(cfg.foreground) != 0)
 		goto out_unmount;
+	/* In the process that serves, before its threads. */
+	ret = pfs_guard_auto_unmount();
+	if (ret < 0)
+		pfs_warn("auto_unmount: cannot start the process that holds fusermount3's socket (%s): a killed daemon may leave its mount behind",
+			 strerror(-ret));
+	ret = 1;
 	/*
 	 * From here on a detached daemon logs to syslog: mount(8) and
 	 * scripts see nothing on stderr from a successful mount.
