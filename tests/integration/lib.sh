@@ -548,12 +548,18 @@ statfs_bavail()
 	stat -f -c %a "$1"
 }
 
+# fuse_at_least VERSION: the daemon under test runs on libfuse >= VERSION
+# (PFS_FUSE_VERSION comes from meson.build; unknown counts as new enough).
+fuse_at_least()
+{
+	local v=${PFS_FUSE_VERSION:-$1}
+	[ "$(printf '%s\n%s\n' "$v" "$1" | sort -V | head -n 1)" = "$1" ]
+}
+
 # fuse_has_killpriv_v2: the daemon under test can negotiate
-# FUSE_CAP_HANDLE_KILLPRIV_V2 (libfuse >= 3.17; PFS_FUSE_VERSION comes from
-# meson.build, and an unknown version counts as new enough).
+# FUSE_CAP_HANDLE_KILLPRIV_V2 (libfuse >= 3.17).
 fuse_has_killpriv_v2()
 {
-	local v=${PFS_FUSE_VERSION:-3.17}
-	[ "$(printf '%s\n3.17\n' "$v" | sort -V | head -n 1)" = 3.17 ]
+	fuse_at_least 3.17
 }
 

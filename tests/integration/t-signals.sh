@@ -240,6 +240,8 @@ for i in 1 2 3 4 5; do
 		yes "$GONE"
 	check "kill-auto$i: mount point is a usable, empty directory again" \
 		test -d "$T/mnt-kill-auto$i" -a -z "$(ls -A "$T/mnt-kill-auto$i" 2>&1)"
+	# libfuse < 3.17 does not name the socket: no guard, the old race.
+	fuse_at_least 3.17 || continue
 	check "kill-auto$i: the daemon had a guard process" test -n "$GUARD"
 	# Gone, or a zombie for PID 1 to reap.
 	check "kill-auto$i: the guard process ended with the daemon" \
