@@ -171,17 +171,17 @@ fill_fs "fill the disk" "$B/t2"
 expect_tool "passthrough: append on a full disk fails at write()" \
 	"1 ENOSPC" append "$M/grow" 1M
 rm -f "$B/t2/spacer1"
-sync
+sync -f "$B/t2"
 expect_tool "raw (control): mapped store into a write's gap: SIGBUS" "135" \
 	gapstore "$B/t2/raw-gap" 32M 4K
 rm -f "$B/t2/spacer2"
-sync
+sync -f "$B/t2"
 expect_tool "passthrough: mapped store into a write's gap: SIGBUS (the stated weaker case)" \
 	"135" gapstore "$M/pt-gap" 32M 4K
 expect_tool "passthrough: the next open for writing reports ENOSPC instead" \
 	"1 ENOSPC" open-rw "$M/pt-gap"
 rm -f "$B/t2/spacer3"
-sync
+sync -f "$B/t2"
 expect_tool "classic: the gapped write is refused, nothing to fault on" \
 	"1 ENOSPC" gapstore "$C/cl-gap" 32M 4K
 pfs_umount "$M"
