@@ -100,6 +100,15 @@ static void __attribute__((noreturn)) do_guard(int sock, int pidfd)
 	_exit(0);
 }
 
+void pfs_guard_init(void)
+{
+	/*
+	 * Only the value libfuse sets while it mounts counts, never one
+	 * inherited from whoever started us (it would name another socket).
+	 */
+	unsetenv(COMMFD2_ENV);
+}
+
 int pfs_guard_auto_unmount(void)
 {
 	int sock = do_commfd(), pidfd;

@@ -525,6 +525,7 @@ int main(int argc, char *argv[])
 		goto out_destroy_session;
 	}
 	ret = 1;
+	pfs_guard_init();
 	if (fuse_session_mount(se, abs_mnt) != 0)
 		goto out_destroy_session;
 	/* Returns in the child once the mount is in place. */

@@ -9,5 +9,7 @@
  * guard runs or is not needed (no auto_unmount socket), else -errno.
  */
 int pfs_guard_auto_unmount(void);
+/* Before the mount and before any thread: forget an inherited socket name. */
+void pfs_guard_init(void);
 
 #endif

@@ -75,8 +75,8 @@ attempt()
 	done
 	# 384 MiB take the daemon most of a second to write back here.
 	sleep 0.1
-	# The write-back child: the daemon's only child while it stops.
-	child=$(pgrep -P "$PFS_PID" | head -n 1)
+	# The write-back child (an auto_unmount guard would be preallocfs-aum).
+	child=$(pgrep -P "$PFS_PID" -x preallocfs | head -n 1)
 	dirty=$(awk '/^Dirty:/ { print $2 }' /proc/meminfo)
 	# Once written back, the busy mount is reported: then it came too
 	# late.
